@@ -1,0 +1,97 @@
+# Build of the `ao` node. `make` builds build/ao; `make test` installs what is
+# missing, builds, runs every test, then runs them again under ASan+UBSan;
+# `make bench` runs the benchmarks; `make fuzz` runs the fuzz targets.
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_ALL := $(CSTD) $(OPT) -g $(WARN) -Isrc -I/usr/include/cjson -MMD -MP $(CFLAGS)
+LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lm -lpthread
+
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDSAN   := -fsanitize=address,undefined
+endif
+
+LIB_SRCS  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+CLI_SRCS  := $(wildcard src/cli/*.c)
+TEST_SRCS := $(wildcard tests/*/test_*.c)
+TEST_LIB_SRCS := $(filter-out $(TEST_SRCS) tests/fuzz/%,$(wildcard tests/*/*.c))
+BENCH_SRCS := $(wildcard bench/*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+LIBAO     := $(BUILD)/libao.a
+
+.PHONY: all deps test check check-asan bench fuzz fuzz-build clean up
+
+all: $(BUILD)/ao
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBAO): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ao: $(CLI_OBJS) $(LIBAO)
+	$(CC) $(LDSAN) -o $@ $(CLI_OBJS) $(LIBAO) $(LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIBAO)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_LIB_OBJS) $(LIBAO) $(LIBS) -lcmocka $(LDSAN)
+
+$(BUILD)/bench/%: bench/%.c $(LIBAO)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBAO) $(LIBS) $(LDSAN)
+
+# Build and run every test of this build flavour.
+check: $(BUILD)/ao $(TEST_BINS)
+	@sh scripts/run-tests.sh $(BUILD)
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 check
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_RUNS=$${FUZZ_RUNS:-20000}
+
+bench: $(BUILD)/ao $(BENCH_BINS)
+	@sh scripts/run-bench.sh $(BUILD)
+
+# Fuzz targets: clang + libFuzzer + ASan/UBSan, over the library's sources.
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := $(CSTD) -O1 -g $(WARN) -Isrc -I/usr/include/cjson \
+  -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+FUZZ_RUNS ?= 1000000
+fuzz: deps fuzz-build
+	@sh scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_RUNS)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,48 @@
+/* main.c - the `ao` command: dispatch to subcommands. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define AO_VERSION "0.1.0"
+
+static const struct {
+    const char *name;
+    int (*main)(int, char **);
+    const char *help;
+} commands[] = {
+    { "wallet", cli_wallet_main, "create wallets and show their addresses" },
+    { "item", cli_item_main, "sign, verify and show ANS-104 data items" },
+    { "wasm", cli_wasm_main, "validate and run WebAssembly modules" },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ao <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "  %-8s %s\n", "version", "print the version");
+    fprintf(f, "\n'ao <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("ao %s\n", AO_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "ao: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

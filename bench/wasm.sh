@@ -100,7 +100,8 @@ END {
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s' "$rows" | awk '
     function pct(n, x) { return (x == "-" || x <= 0) ? "-" : sprintf("%.1f%%", 100 * n / x) }
-    { printf "| %s | %s | %s | %.3f | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, pct($4, $5), $6, pct($4, $6)
+    function sec(x) { return x == "-" ? "-" : sprintf("%.3f", x) }
+    { printf "| %s | %s | %s | %.3f | %s | %s | %s | %s |\n", $1, $2, $3, $4, sec($5), pct($4, $5), sec($6), pct($4, $6)
       if ($5 != "-" && $5 > 0) { le += log($4 / $5); ne++ }
       if ($6 != "-" && $6 > 0) { lv += log($4 / $6); nv++ } }
     END { printf "| geometric mean | | | | | %s | | %s |\n",

@@ -981,11 +981,18 @@ static void spec_run_dir(spec_totals *t, const char *path)
         printf("  FAIL %s: no .json scripts\n", path);
         t->failed++;
     }
+    long p0 = t->passed, f0 = t->failed, s0 = t->skipped, k0 = t->known;
     for (size_t i = 0; i < n; i++) {
         spec_run_file(t, names[i]);
         free(names[i]);
     }
     free(names);
+    const char *folder = strrchr(path, '/');
+    folder = folder ? folder + 1 : path;
+    printf("folder %s (%zu scripts): %ld passed / %ld failed / %ld skipped", folder, n,
+           t->passed - p0, t->failed - f0, t->skipped - s0);
+    if (t->known - k0) printf(" / %ld KNOWN FAILURES", t->known - k0);
+    printf("\n");
 }
 
 static void spec_run_path(spec_totals *t, const char *path)

@@ -333,6 +333,10 @@ static bool needs_copies(tr *t, uint32_t n, uint32_t dst)
 static void emit_return(tr *t)
 {
     uint32_t n = t->nres;
+    if (n == 0) {
+        emit_h(t, WOP_ret);
+        return;
+    }
     vent saved[8];
     vent *sv = n <= 8 ? saved : malloc(n * sizeof *sv);
     if (!sv) {
@@ -462,14 +466,15 @@ static void tr_unop(tr *t, int op)
 static void tr_binop(tr *t, const opinfo *oi)
 {
     uint32_t ia = t->h - 2, ib = t->h - 1;
-    if (oi->kind == 1 && oi->comm && t->vs[ia].kind == V_CONST && t->vs[ib].kind != V_CONST) {
-        vent tmp = t->vs[ia];
-        t->vs[ia] = t->vs[ib];
-        t->vs[ib] = tmp;
-    }
-    if (oi->kind == 1 && t->vs[ib].kind == V_CONST) {
-        uint64_t bits = t->vs[ib].bits;
-        uint64_t a = use(t, ia);
+    int imm_side = -1;   /* entry used as the immediate */
+    if (oi->kind == 1 && t->vs[ib].kind == V_CONST)
+        imm_side = (int)ib;
+    else if (oi->kind == 1 && oi->comm && t->vs[ia].kind == V_CONST)
+        imm_side = (int)ia;
+    if (imm_side >= 0) {
+        uint32_t other = imm_side == (int)ib ? ia : ib;
+        uint64_t bits = t->vs[imm_side].bits;
+        uint64_t a = use(t, other);
         emit_h(t, WOP_i32_add_i + (oi->op - WOP_i32_add));
         emit_dst(t, ia);
         emit_u(t, a);

@@ -4,9 +4,10 @@
  * interpreter, instantiation). Not part of the public API (that is wasm.h).
  *
  * Life of a module:
- *   wasm__decode()    bytes -> struct wasm_module (structure only, every
- *                     index inside a section checked against its count, no
- *                     typing).                   malformed -> AO_EFORMAT
+ *   wasm__decode()    bytes -> struct wasm_module: structure and the
+ *                     syntax of every instruction; indices are NOT range
+ *                     checked and nothing is typed yet.
+ *                                                malformed -> AO_EFORMAT
  *   wasm__validate()  full typing of every function body and constant
  *                     expression; fills wasm_code.max_stack / max_depth.
  *                                                invalid   -> AO_EINVAL
@@ -63,7 +64,9 @@ typedef struct wasm_constexpr {
                              GLOBAL_GET: filled by the validator) */
     uint32_t idx;         /* GLOBAL_GET: global index; REF_FUNC: func index */
     uint64_t bits;        /* *_CONST: the value (i32/f32 zero-extended) */
-    const uint8_t *code;  /* the raw expression in m->bytes, `end` included */
+    const uint8_t *code;  /* the raw expression in m->bytes, `end` included;
+                             NULL for element items given as plain function
+                             indices (element segment flags 0-3) */
     size_t code_len;
 } wasm_constexpr;
 
@@ -188,7 +191,8 @@ struct wasm_module {
     wasm_elem *elems;
 
     bool has_datacount;       /* a data count section was present */
-    uint32_t datacount;       /* its value (== ndatas once decoded) */
+    uint32_t datacount;       /* its value (== ndatas once decoded); 0 if
+                                 absent (data.drop/memory.init then invalid) */
     uint32_t ndatas;
     wasm_data *datas;
 

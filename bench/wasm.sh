@@ -1,0 +1,111 @@
+#!/bin/sh
+# wasm.sh - WebAssembly benchmark: each program of bench/wasm/*.c is built
+# natively (gcc -O2) and to wasm32 (clang --target=wasm32 -O2, no libc),
+# then run natively, on our engine (bench/wasm/ao_run.c linked with the
+# build's libao.a) and on Node's V8 (bench/wasm/v8_run.js) with the same
+# .wasm. All three must give the same checksum. Prints a table of run times
+# with engine and V8 speed as a percentage of native speed, and the
+# geometric means; then the same table as a Markdown section for
+# bench/RESULTS.md.
+# Usage: sh bench/wasm.sh [BUILD]   env BENCH_SCALE=percent (default 100)
+#        BENCH_PROGRAMS="fib sha256" to run only some programs.
+BUILD=${1:-build}
+SCALE=${BENCH_SCALE:-100}
+OUT="$BUILD/bench-wasm"
+SRC=bench/wasm
+mkdir -p "$OUT"
+LIBS="-lcrypto -lsecp256k1 -lcjson -lzstd -lm -lpthread"
+
+# program and work size giving roughly 0.3-0.5 s natively on a 2020s x86-64
+PROGRAMS=${BENCH_PROGRAMS:-"fib coremark interp sha256 mem nbody"}
+size_of() {
+    case $1 in
+    fib) echo 4000 ;; coremark) echo 6000 ;; interp) echo 300000 ;;
+    sha256) echo 2000 ;; mem) echo 1500 ;; nbody) echo 5000000 ;;
+    *) echo 100 ;;
+    esac
+}
+
+fail=0
+engine=1
+if ! ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -Isrc -o "$OUT/ao_run" "$SRC/ao_run.c" \
+        "$BUILD/libao.a" $LIBS 2>"$OUT/ao_run.log"; then
+    echo "!! engine driver did not build (see $OUT/ao_run.log): engine column skipped"
+    engine=0
+    fail=1
+fi
+v8=1
+command -v node >/dev/null 2>&1 || { echo "!! node not found: V8 column skipped"; v8=0; }
+
+rows=""
+for p in $PROGRAMS; do
+    n=$(( $(size_of "$p") * SCALE / 100 ))
+    [ "$n" -lt 1 ] && n=1
+    if ! gcc -std=c11 -O2 -Wall -Wextra -Werror -I"$SRC" -o "$OUT/$p.native" \
+            "$SRC/$p.c" "$SRC/native_main.c" -lm; then
+        echo "!! $p: native build failed"; fail=1; continue
+    fi
+    if ! clang --target=wasm32 -O2 -nostdlib -ffreestanding -mbulk-memory -Wall -Wextra -Werror \
+            -Wl,--no-entry -o "$OUT/$p.wasm" "$SRC/$p.c"; then
+        echo "!! $p: wasm build failed"; fail=1; continue
+    fi
+    set -- $("$OUT/$p.native" "$n"); nsum=$1; nt=$2
+    esum="-"; et="-"; gas="-"
+    if [ $engine = 1 ]; then
+        r=$("$OUT/ao_run" "$OUT/$p.wasm" "$n" 2>"$OUT/$p.err")
+        if [ -n "$r" ]; then set -- $r; esum=$1; et=$2; gas=$3
+        else echo "!! $p on the engine: $(cat "$OUT/$p.err")"; fail=1; fi
+    fi
+    vsum="-"; vt="-"
+    if [ $v8 = 1 ]; then
+        r=$(node "$SRC/v8_run.js" "$OUT/$p.wasm" "$n" 2>"$OUT/$p.v8err")
+        if [ -n "$r" ]; then set -- $r; vsum=$1; vt=$2
+        else echo "!! $p on V8: $(cat "$OUT/$p.v8err")"; fail=1; fi
+    fi
+    for s in $esum $vsum; do
+        if [ "$s" != "-" ] && [ "$s" != "$nsum" ]; then
+            echo "!! $p: checksum mismatch: native $nsum, engine $esum, V8 $vsum"; fail=1
+        fi
+    done
+    rows="$rows$p $n $nsum $nt $et $vt $gas
+"
+done
+
+printf '%s' "$rows" | awk -v md=0 '
+function pct(n, x) { return (x == "-" || x <= 0) ? "-" : sprintf("%.1f%%", 100 * n / x) }
+BEGIN { printf "%-9s %9s %11s %9s %9s %8s %9s %8s %14s\n", "program", "n", "checksum",
+        "native s", "engine s", "engine", "V8 s", "V8", "engine gas" }
+{
+    printf "%-9s %9s %11s %9.3f %9s %8s %9s %8s %14s\n", $1, $2, $3, $4,
+        ($5 == "-" ? "-" : sprintf("%.3f", $5)), pct($4, $5),
+        ($6 == "-" ? "-" : sprintf("%.3f", $6)), pct($4, $6), $7
+    if ($5 != "-" && $5 > 0) { le += log($4 / $5); ne++ }
+    if ($6 != "-" && $6 > 0) { lv += log($4 / $6); nv++ }
+}
+END {
+    printf "geometric mean of speed vs native: engine %s, V8 %s\n",
+        ne ? sprintf("%.1f%%", 100 * exp(le / ne)) : "-",
+        nv ? sprintf("%.1f%%", 100 * exp(lv / nv)) : "-"
+}'
+
+# The same as a Markdown section for bench/RESULTS.md
+{
+    echo "## wasm"
+    echo
+    echo "Date: $(date -u). CPU: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)."
+    echo "gcc -O2 native vs our engine vs Node $(node --version 2>/dev/null) (V8), same .wasm"
+    echo "(clang-14 --target=wasm32 -O2). Speed = native time / time (100% = native)."
+    echo
+    echo "| program | n | checksum | native s | engine s | engine | V8 s | V8 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s' "$rows" | awk '
+    function pct(n, x) { return (x == "-" || x <= 0) ? "-" : sprintf("%.1f%%", 100 * n / x) }
+    function sec(x) { return x == "-" ? "-" : sprintf("%.3f", x) }
+    { printf "| %s | %s | %s | %.3f | %s | %s | %s | %s |\n", $1, $2, $3, $4, sec($5), pct($4, $5), sec($6), pct($4, $6)
+      if ($5 != "-" && $5 > 0) { le += log($4 / $5); ne++ }
+      if ($6 != "-" && $6 > 0) { lv += log($4 / $6); nv++ } }
+    END { printf "| geometric mean | | | | | %s | | %s |\n",
+          ne ? sprintf("%.1f%%", 100 * exp(le / ne)) : "-", nv ? sprintf("%.1f%%", 100 * exp(lv / nv)) : "-" }'
+} >"$OUT/RESULTS-wasm.md"
+echo "(Markdown table written to $OUT/RESULTS-wasm.md)"
+[ $fail = 0 ]

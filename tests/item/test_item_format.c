@@ -1,7 +1,8 @@
-/* test_item_format.c - ANS-104 layout without signatures: deep hash and Avro
+/* test_item_format.c - ANS-104 layout (item signatures: test_item_verify.c): deep hash and Avro
  * vectors, strict decoding of every valid, edge and invalid item of
  * shared/vectors/ans104.json (fields, ids, owners, deep hashes, rejection
- * reasons), encoding, and the L1 transaction deep hash and data_root. */
+ * reasons), encoding, and the L1 transaction deep hash (with its
+ * signature) and data_root. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -727,6 +728,14 @@ static void l1_transactions(void **state)
         uint8_t dh[ITEM_DH_LEN];
         assert_int_equal(item_l1_signature_data(&l1, dh, NULL), AO_OK);
         assert_string_equal(itu_tohex(dh, sizeof dh), itu_str(v, "signature_data_deep_hash_hex"));
+        /* the owner's RSA-PSS signature (salt 478) is over that deep hash */
+        ao_error err;
+        if (crypto_verify(CRYPTO_KEY_ARWEAVE, owner.data, owner.len, dh, sizeof dh, sig.data,
+                          sig.len, &err))
+            fail_msg("%s: %s", itu_str(v, "name"), err.msg);
+        dh[0] ^= 1;
+        assert_int_equal(crypto_verify(CRYPTO_KEY_ARWEAVE, owner.data, owner.len, dh, sizeof dh,
+                                       sig.data, sig.len, NULL), AO_EVERIFY);
         /* id = SHA-256(signature) */
         uint8_t id[32];
         char idb[44];

@@ -858,7 +858,8 @@ static int sec_code(dec *d, wasm_rd *r, const uint8_t *sec_at)
     }
     for (uint32_t i = 0; i < n; i++) {
         wasm_code *c = &m->code[i];
-        c->groups = m->groups + (size_t)(uintptr_t)c->groups;
+        size_t first = (size_t)(uintptr_t)c->groups;
+        c->groups = c->ngroups ? m->groups + first : NULL;
     }
     return AO_OK;
 }

@@ -331,6 +331,7 @@ static int validate_module_fields(vctx *v)
         if ((rc = check_limits(v, &m->mems[i], true, "memory")))
             return rc;
 
+    free(m->func_declared);   /* validating twice is harmless */
     m->func_declared = calloc(m->nfuncs ? m->nfuncs : 1, 1);
     if (!m->func_declared)
         return vnomem(v);
@@ -684,6 +685,7 @@ static int validate_body(vctx *v)
             uint32_t arity;
             label_types(&v->ctrls[v->nctrls - 1 - dflt], &dts, &arity);
             const uint8_t *q = labels;
+            const uint8_t *prev = NULL;
             for (uint32_t i = 0; i < n; i++) {
                 uint32_t l = wasm_ru_u32(&q);
                 if (l >= v->nctrls)
@@ -691,6 +693,12 @@ static int validate_body(vctx *v)
                 label_types(&v->ctrls[v->nctrls - 1 - l], &ps, &np);
                 if (np != arity)
                     return vfail(v, "type mismatch (br_table targets of different arity)");
+                /* the same type list as the last one or the default: the
+                 * check below would repeat itself (keeps long tables of
+                 * wide labels linear) */
+                if (np == 0 || ps == prev || ps == dts)
+                    continue;
+                prev = ps;
                 /* pop and push back what was popped: checks the top values
                  * against this label without changing them */
                 size_t save = v->nvals;

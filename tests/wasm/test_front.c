@@ -916,6 +916,28 @@ static void stack_and_depth_bounds(void **state)
     ao_buf_free(&b);
 }
 
+/* Regression: with no local groups in any body, the group pointer was
+ * computed from a NULL pool (UBSan: offset applied to null pointer). */
+static void no_local_groups(void **state)
+{
+    (void)state;
+    ao_buf b;
+    mod_begin(&b);
+    sec(&b, 1, "01600000");
+    sec(&b, 3, "020000");
+    code_sec(&b, 2, "000b", "00010b");
+    wasm_module *m = NULL;
+    assert_int_equal(wasm__decode(b.data, b.len, &m, NULL), AO_OK);
+    assert_int_equal(wasm__validate(m, NULL), AO_OK);
+    assert_null(m->groups);
+    for (uint32_t i = 0; i < 2; i++) {
+        assert_int_equal(m->code[i].ngroups, 0);
+        assert_null(m->code[i].groups);
+    }
+    wasm__destroy(m);
+    ao_buf_free(&b);
+}
+
 static void element_segments(void **state)
 {
     (void)state;
@@ -1140,6 +1162,7 @@ int main(void)
         cmocka_unit_test(exports_and_start),
         cmocka_unit_test(introspection),
         cmocka_unit_test(stack_and_depth_bounds),
+        cmocka_unit_test(no_local_groups),
         cmocka_unit_test(element_segments),
         cmocka_unit_test(spec_core),
         cmocka_unit_test(spec_memory64),

@@ -20,40 +20,82 @@ static const uint64_t keccak_rc[24] = {
     0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* Rotation offsets r[x][y], indexed as x + 5*y. */
-static const unsigned keccak_rot[25] = {
-     0,  1, 62, 28, 27,
-    36, 44,  6, 55, 20,
-     3, 10, 43, 25, 39,
-    41, 45, 15, 21,  8,
-    18,  2, 61, 56, 14,
-};
+#define ROTL64(v, r) (((v) << (r)) | ((v) >> (64 - (r))))
 
-static inline uint64_t rotl64(uint64_t v, unsigned r)
-{
-    return r ? (v << r) | (v >> (64 - r)) : v;
-}
-
-/* Keccak-f[1600]; lane (x, y) is a[x + 5*y]. */
+/* Keccak-f[1600]; lane (x, y) is a[x + 5*y]. One round is written out
+ * step by step (theta, rho+pi, chi, iota) with the rotation offsets
+ * r[x, y] of the Keccak reference folded in, so every index is a constant:
+ *   r = { 0  1 62 28 27 / 36 44  6 55 20 /  3 10 43 25 39 /
+ *        41 45 15 21  8 / 18  2 61 56 14 }   (rows y = 0..4, x = 0..4) */
 static void keccak_f1600(uint64_t a[25])
 {
     for (int round = 0; round < 24; round++) {
-        uint64_t c[5], d[5], b[25];
+        uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+        uint64_t b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12;
+        uint64_t b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24;
         /* theta */
-        for (int x = 0; x < 5; x++)
-            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
-        for (int x = 0; x < 5; x++)
-            d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
-        for (int i = 0; i < 25; i++)
-            a[i] ^= d[i % 5];
-        /* rho and pi: B[y, 2x+3y] = rot(A[x, y], r[x, y]) */
-        for (int x = 0; x < 5; x++)
-            for (int y = 0; y < 5; y++)
-                b[y + 5 * ((2 * x + 3 * y) % 5)] = rotl64(a[x + 5 * y], keccak_rot[x + 5 * y]);
+        c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20];
+        c1 = a[1] ^ a[6] ^ a[11] ^ a[16] ^ a[21];
+        c2 = a[2] ^ a[7] ^ a[12] ^ a[17] ^ a[22];
+        c3 = a[3] ^ a[8] ^ a[13] ^ a[18] ^ a[23];
+        c4 = a[4] ^ a[9] ^ a[14] ^ a[19] ^ a[24];
+        d0 = c4 ^ ROTL64(c1, 1);
+        d1 = c0 ^ ROTL64(c2, 1);
+        d2 = c1 ^ ROTL64(c3, 1);
+        d3 = c2 ^ ROTL64(c4, 1);
+        d4 = c3 ^ ROTL64(c0, 1);
+        /* rho and pi: B[y, 2x+3y] = rot(A[x, y] ^ D[x], r[x, y]) */
+        b0 = a[0] ^ d0;
+        b10 = ROTL64(a[1] ^ d1, 1);
+        b20 = ROTL64(a[2] ^ d2, 62);
+        b5 = ROTL64(a[3] ^ d3, 28);
+        b15 = ROTL64(a[4] ^ d4, 27);
+        b16 = ROTL64(a[5] ^ d0, 36);
+        b1 = ROTL64(a[6] ^ d1, 44);
+        b11 = ROTL64(a[7] ^ d2, 6);
+        b21 = ROTL64(a[8] ^ d3, 55);
+        b6 = ROTL64(a[9] ^ d4, 20);
+        b7 = ROTL64(a[10] ^ d0, 3);
+        b17 = ROTL64(a[11] ^ d1, 10);
+        b2 = ROTL64(a[12] ^ d2, 43);
+        b12 = ROTL64(a[13] ^ d3, 25);
+        b22 = ROTL64(a[14] ^ d4, 39);
+        b23 = ROTL64(a[15] ^ d0, 41);
+        b8 = ROTL64(a[16] ^ d1, 45);
+        b18 = ROTL64(a[17] ^ d2, 15);
+        b3 = ROTL64(a[18] ^ d3, 21);
+        b13 = ROTL64(a[19] ^ d4, 8);
+        b14 = ROTL64(a[20] ^ d0, 18);
+        b24 = ROTL64(a[21] ^ d1, 2);
+        b9 = ROTL64(a[22] ^ d2, 61);
+        b19 = ROTL64(a[23] ^ d3, 56);
+        b4 = ROTL64(a[24] ^ d4, 14);
         /* chi */
-        for (int y = 0; y < 5; y++)
-            for (int x = 0; x < 5; x++)
-                a[x + 5 * y] = b[x + 5 * y] ^ (~b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
+        a[0] = b0 ^ (~b1 & b2);
+        a[1] = b1 ^ (~b2 & b3);
+        a[2] = b2 ^ (~b3 & b4);
+        a[3] = b3 ^ (~b4 & b0);
+        a[4] = b4 ^ (~b0 & b1);
+        a[5] = b5 ^ (~b6 & b7);
+        a[6] = b6 ^ (~b7 & b8);
+        a[7] = b7 ^ (~b8 & b9);
+        a[8] = b8 ^ (~b9 & b5);
+        a[9] = b9 ^ (~b5 & b6);
+        a[10] = b10 ^ (~b11 & b12);
+        a[11] = b11 ^ (~b12 & b13);
+        a[12] = b12 ^ (~b13 & b14);
+        a[13] = b13 ^ (~b14 & b10);
+        a[14] = b14 ^ (~b10 & b11);
+        a[15] = b15 ^ (~b16 & b17);
+        a[16] = b16 ^ (~b17 & b18);
+        a[17] = b17 ^ (~b18 & b19);
+        a[18] = b18 ^ (~b19 & b15);
+        a[19] = b19 ^ (~b15 & b16);
+        a[20] = b20 ^ (~b21 & b22);
+        a[21] = b21 ^ (~b22 & b23);
+        a[22] = b22 ^ (~b23 & b24);
+        a[23] = b23 ^ (~b24 & b20);
+        a[24] = b24 ^ (~b20 & b21);
         /* iota */
         a[0] ^= keccak_rc[round];
     }

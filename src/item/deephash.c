@@ -5,6 +5,7 @@
 #include "item_internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,42 @@ static void dh_pair(const uint8_t a[ITEM_DH_LEN], const uint8_t b[ITEM_DH_LEN],
     crypto_sha384(t, sizeof t, out);
 }
 
+/* SHA384("blob" || decimal(n)) for n up to the tag-bytes limit, filled on
+ * first use: a typical item needs five of these, a quarter of its hashes.
+ * A racing first use computes the same bytes twice, harmlessly. */
+#define BLOB_CACHE (ITEM_MAX_TAG_BYTES + 1)
+static uint8_t blob_tag_hash[BLOB_CACHE][ITEM_DH_LEN];
+static atomic_uchar blob_tag_ready[BLOB_CACHE];
+
+static void dh_blob_tag(uint64_t n, uint8_t out[ITEM_DH_LEN])
+{
+    if (n >= BLOB_CACHE) {
+        dh_tag("blob", n, out);
+        return;
+    }
+    if (!atomic_load_explicit(&blob_tag_ready[n], memory_order_acquire)) {
+        uint8_t h[ITEM_DH_LEN];
+        dh_tag("blob", n, h);
+        /* only one writer publishes; the bytes are the same for everyone */
+        unsigned char expect = 0;
+        if (atomic_compare_exchange_strong(&blob_tag_ready[n], &expect, 2)) {
+            memcpy(blob_tag_hash[n], h, ITEM_DH_LEN);
+            atomic_store_explicit(&blob_tag_ready[n], 1, memory_order_release);
+        }
+        memcpy(out, h, ITEM_DH_LEN);
+        return;
+    }
+    if (atomic_load_explicit(&blob_tag_ready[n], memory_order_acquire) != 1) {
+        dh_tag("blob", n, out);   /* being published by another thread */
+        return;
+    }
+    memcpy(out, blob_tag_hash[n], ITEM_DH_LEN);
+}
+
 void item_dh_blob(const void *p, size_t n, uint8_t out[ITEM_DH_LEN])
 {
     uint8_t tag[ITEM_DH_LEN], body[ITEM_DH_LEN];
-    dh_tag("blob", n, tag);
+    dh_blob_tag(n, tag);
     crypto_sha384(n ? p : "", n, body);
     dh_pair(tag, body, out);
 }
@@ -96,7 +129,7 @@ int item_dh_stream_final(item_dh_stream *s, uint8_t out[ITEM_DH_LEN], ao_error *
                           (unsigned long long)s->total, (unsigned long long)s->fed);
     uint8_t tag[ITEM_DH_LEN], body[ITEM_DH_LEN];
     crypto_hash_final(s->h, body);
-    dh_tag("blob", s->total, tag);
+    dh_blob_tag(s->total, tag);
     dh_pair(tag, body, out);
     return AO_OK;
 }
@@ -138,6 +171,29 @@ static void dh_const_init(void)
         dh_prefix_compute(t, dh_const.prefix[t]);
 }
 
+/* DH(owner) with a one-entry per-thread cache: a stream of items mostly
+ * comes from few signers (an MU signs every pushed message). */
+#define OWNER_CACHE_MAX 1025
+static _Thread_local struct {
+    size_t len;
+    uint8_t owner[OWNER_CACHE_MAX];
+    uint8_t dh[ITEM_DH_LEN];
+} owner_cache;
+
+static void dh_owner(const uint8_t *owner, size_t n, uint8_t out[ITEM_DH_LEN])
+{
+    if (n && n <= OWNER_CACHE_MAX && owner_cache.len == n && !memcmp(owner_cache.owner, owner, n)) {
+        memcpy(out, owner_cache.dh, ITEM_DH_LEN);
+        return;
+    }
+    item_dh_blob(owner, n, out);
+    if (n && n <= OWNER_CACHE_MAX) {
+        owner_cache.len = n;
+        memcpy(owner_cache.owner, owner, n);
+        memcpy(owner_cache.dh, out, ITEM_DH_LEN);
+    }
+}
+
 void item_dh_message(unsigned sig_type, const uint8_t *owner, size_t owner_len,
                      const uint8_t *target, const uint8_t *anchor,
                      const uint8_t *tag_bytes, size_t tag_bytes_len,
@@ -149,7 +205,7 @@ void item_dh_message(unsigned sig_type, const uint8_t *owner, size_t owner_len,
         memcpy(acc, dh_const.prefix[sig_type], ITEM_DH_LEN);
     else
         dh_prefix_compute(sig_type, acc);
-    item_dh_blob(owner, owner_len, h);
+    dh_owner(owner, owner_len, h);
     dh_pair(acc, h, acc);
     if (target)
         item_dh_blob(target, ITEM_TARGET_LEN, h);

@@ -161,8 +161,10 @@ int item_signature_data(unsigned sig_type, const uint8_t *owner, size_t owner_le
                           item_sig_name(sig_type), ol, owner_len);
     ao_buf tags;
     ao_buf_init(&tags);
-    if ((rc = item_tags_encode(f->tags, f->ntags, &tags, err)))
+    if ((rc = item_tags_encode(f->tags, f->ntags, &tags, err))) {
+        ao_buf_free(&tags);
         return rc;
+    }
     item_dh_message(sig_type, owner, owner_len, f->target, f->anchor, tags.data, tags.len,
                     f->data, f->data_len, out);
     ao_buf_free(&tags);
@@ -183,8 +185,10 @@ int item_encode(unsigned sig_type, const uint8_t *sig, size_t sig_len,
     size_t start = out->len;
     ao_buf tags;
     ao_buf_init(&tags);
-    if ((rc = item_tags_encode(f->tags, f->ntags, &tags, err)))
+    if ((rc = item_tags_encode(f->tags, f->ntags, &tags, err))) {
+        ao_buf_free(&tags);
         return rc;
+    }
     rc = ao_buf_reserve(out, 2 + sl + ol + 2 + 64 + 16 + tags.len + f->data_len);
     if (!rc) {
         ao_buf_append_u16le(out, (uint16_t)sig_type);

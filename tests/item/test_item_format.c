@@ -1,11 +1,14 @@
-/* test_item_format.c - ANS-104 layout without signatures: deep hash and Avro
+/* test_item_format.c - ANS-104 layout (item signatures: test_item_verify.c): deep hash and Avro
  * vectors, strict decoding of every valid, edge and invalid item of
  * shared/vectors/ans104.json (fields, ids, owners, deep hashes, rejection
- * reasons), encoding, and the L1 transaction deep hash and data_root. */
+ * reasons), encoding, and the L1 transaction deep hash (with its
+ * signature) and data_root. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include <pthread.h>
 
 #include "item/item.h"
 #include "item_test_util.h"
@@ -58,6 +61,102 @@ static void deep_hash_vectors(void **state)
         n++;
     }
     assert_int_equal(n, 5);
+}
+
+/* DH(blob) straight from the definition, without the library's caches. */
+static void dh_blob_reference(const uint8_t *p, size_t n, uint8_t out[ITEM_DH_LEN])
+{
+    char tag[32];
+    uint8_t two[2 * ITEM_DH_LEN];
+    int k = snprintf(tag, sizeof tag, "blob%zu", n);
+    crypto_sha384(tag, (size_t)k, two);
+    crypto_sha384(p, n, two + ITEM_DH_LEN);
+    crypto_sha384(two, sizeof two, out);
+}
+
+#define REF_MAX 4200
+static uint8_t ref_data[REF_MAX];
+static uint8_t ref_dh[REF_MAX + 1][ITEM_DH_LEN];
+
+static void *dh_worker(void *arg)
+{
+    size_t start = (size_t)(uintptr_t)arg, bad = 0;
+    for (size_t i = 0; i <= REF_MAX; i++) {
+        size_t n = (start + i * 7) % (REF_MAX + 1);
+        uint8_t h[ITEM_DH_LEN];
+        item_dh_blob(ref_data, n, h);
+        bad += memcmp(h, ref_dh[n], ITEM_DH_LEN) != 0;
+    }
+    return (void *)(uintptr_t)bad;
+}
+
+/* Every length through the cached prefix path (first use from 4 threads at
+ * once, then again warm) equals the definition; runs first, on a cold cache. */
+static void deep_hash_blob_cache_threads(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < REF_MAX; i++)
+        ref_data[i] = (uint8_t)(i * 13 + 1);
+    for (size_t n = 0; n <= REF_MAX; n++)
+        dh_blob_reference(ref_data, n, ref_dh[n]);
+    for (int round = 0; round < 2; round++) {
+        pthread_t t[4];
+        for (uintptr_t i = 0; i < 4; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, dh_worker, (void *)(i * 1051)), 0);
+        for (int i = 0; i < 4; i++) {
+            void *bad;
+            assert_int_equal(pthread_join(t[i], &bad), 0);
+            assert_int_equal((uintptr_t)bad, 0);
+        }
+    }
+}
+
+/* The per-thread owner cache must not serve a stale owner: alternate two
+ * owners of the same length and one of another length. */
+static void deep_hash_owner_cache(void **state)
+{
+    (void)state;
+    uint8_t o1[32], o2[32], o3[65];
+    memset(o1, 1, sizeof o1);
+    memset(o2, 1, sizeof o2);
+    o2[31] = 2;
+    memset(o3, 1, sizeof o3);
+    const uint8_t *owners[] = { o1, o2, o1, o3, o1, o1, o2 };
+    const size_t lens[] = { 32, 32, 32, 65, 32, 32, 32 };
+    for (size_t i = 0; i < 7; i++) {
+        uint8_t sig[65] = { 0 };
+        unsigned type = lens[i] == 32 ? 2 : 3;
+        item_fields f = { NULL, NULL, NULL, 0, (const uint8_t *)"d", 1 };
+        ao_buf b;
+        ao_buf_init(&b);
+        assert_int_equal(item_encode(type, sig, type == 2 ? 64 : 65, owners[i], lens[i], &f, &b,
+                                     NULL), AO_OK);
+        item it;
+        assert_int_equal(item_decode(b.data, b.len, &it, NULL), AO_OK);
+        uint8_t got[ITEM_DH_LEN], want[ITEM_DH_LEN], h[ITEM_DH_LEN];
+        item_deep_hash(&it, got);
+        char ts[4];
+        snprintf(ts, sizeof ts, "%u", type);
+        item_dh_list l;
+        item_dh_list_begin(&l, 8);
+        dh_blob_reference((const uint8_t *)"dataitem", 8, h);
+        item_dh_list_add_hash(&l, h);
+        dh_blob_reference((const uint8_t *)"1", 1, h);
+        item_dh_list_add_hash(&l, h);
+        dh_blob_reference((const uint8_t *)ts, strlen(ts), h);
+        item_dh_list_add_hash(&l, h);
+        dh_blob_reference(owners[i], lens[i], h);
+        item_dh_list_add_hash(&l, h);
+        dh_blob_reference(NULL, 0, h);
+        item_dh_list_add_hash(&l, h);
+        item_dh_list_add_hash(&l, h);
+        item_dh_list_add_hash(&l, h);
+        dh_blob_reference((const uint8_t *)"d", 1, h);
+        item_dh_list_add_hash(&l, h);
+        assert_int_equal(item_dh_list_end(&l, want, NULL), AO_OK);
+        assert_memory_equal(got, want, sizeof got);
+        ao_buf_free(&b);
+    }
 }
 
 static void deep_hash_list_count_mismatch(void **state)
@@ -629,6 +728,14 @@ static void l1_transactions(void **state)
         uint8_t dh[ITEM_DH_LEN];
         assert_int_equal(item_l1_signature_data(&l1, dh, NULL), AO_OK);
         assert_string_equal(itu_tohex(dh, sizeof dh), itu_str(v, "signature_data_deep_hash_hex"));
+        /* the owner's RSA-PSS signature (salt 478) is over that deep hash */
+        ao_error err;
+        if (crypto_verify(CRYPTO_KEY_ARWEAVE, owner.data, owner.len, dh, sizeof dh, sig.data,
+                          sig.len, &err))
+            fail_msg("%s: %s", itu_str(v, "name"), err.msg);
+        dh[0] ^= 1;
+        assert_int_equal(crypto_verify(CRYPTO_KEY_ARWEAVE, owner.data, owner.len, dh, sizeof dh,
+                                       sig.data, sig.len, NULL), AO_EVERIFY);
         /* id = SHA-256(signature) */
         uint8_t id[32];
         char idb[44];
@@ -700,6 +807,8 @@ static void l1_rejects_bad_lengths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(deep_hash_blob_cache_threads),
+        cmocka_unit_test(deep_hash_owner_cache),
         cmocka_unit_test(deep_hash_vectors),
         cmocka_unit_test(deep_hash_list_count_mismatch),
         cmocka_unit_test(deep_hash_stream_matches_oneshot),

@@ -158,43 +158,29 @@ L_gas:
     gas_left -= IMM(1);
     ip += 2;
     NEXT();
+#define CHARGE(n) do { uint64_t n_ = (n); if (UNLIKELY(n_ > gas_left)) { gas_base += n_; \
+        TRAP(WASM_TRAP_OUT_OF_GAS); } gas_left -= n_; } while (0)
+/* conditional branch with the target at operand k: T, gt, gf follow */
+#define COND_BR(c, k) do { if (c) { CHARGE(IMM((k) + 1)); ip = ip[k].t; } \
+        else { CHARGE(IMM((k) + 2)); ip += (k) + 3; } NEXT(); } while (0)
 L_br:
+    CHARGE(IMM(2));
     ip = ip[1].t;
     NEXT();
 L_br_if:
-    if ((uint32_t)S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR((uint32_t)S(1), 2);
 L_br_unless:
-    if (!(uint32_t)S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR(!(uint32_t)S(1), 2);
 L_br_if64:
-    if (S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR(S(1), 2);
 L_br_unless64:
-    if (!S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR(!S(1), 2);
 #define BRC32(name, expr) \
-    L_brc_##name: { uint32_t a = (uint32_t)S(1), b = (uint32_t)S(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); } \
-    L_brc_##name##_i: { uint32_t a = (uint32_t)S(1), b = (uint32_t)IMM(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); }
+    L_brc_##name: { uint32_t a = (uint32_t)S(1), b = (uint32_t)S(2); COND_BR(expr, 3); } \
+    L_brc_##name##_i: { uint32_t a = (uint32_t)S(1), b = (uint32_t)IMM(2); COND_BR(expr, 3); }
 #define BRC64(name, expr) \
-    L_brc_##name: { uint64_t a = S(1), b = S(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); } \
-    L_brc_##name##_i: { uint64_t a = S(1), b = IMM(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); }
+    L_brc_##name: { uint64_t a = S(1), b = S(2); COND_BR(expr, 3); } \
+    L_brc_##name##_i: { uint64_t a = S(1), b = IMM(2); COND_BR(expr, 3); }
     BRC32(i32_eq, a == b)
     BRC32(i32_ne, a != b)
     BRC32(i32_lt_s, (int32_t)a < (int32_t)b)
@@ -244,7 +230,8 @@ L_call: {
     }
     fp = nfp;
     fn = callee;
-    ip = callee->code;
+    CHARGE(callee->entry_gas);
+    ip = callee->entry;
     NEXT();
 }
 L_call_import:
@@ -312,7 +299,8 @@ generic_call:
             inst = cf->inst;
             LOAD_MEM();
         }
-        ip = callee->code;
+        CHARGE(callee->entry_gas);
+        ip = callee->entry;
         NEXT();
     }
 L_ret: {
@@ -600,8 +588,12 @@ L_i64_rem_u: {
 }
 
     /* ---- floating point binary ---- */
-#define FB32(name, expr) L_##name: { float a = wn_f32(S(2)), b = wn_f32(S(3)); S(1) = (expr); ip += 4; NEXT(); }
-#define FB64(name, expr) L_##name: { double a = wn_f64(S(2)), b = wn_f64(S(3)); S(1) = (expr); ip += 4; NEXT(); }
+#define FB32(name, expr) \
+    L_##name: { float a = wn_f32(S(2)), b = wn_f32(S(3)); S(1) = (expr); ip += 4; NEXT(); } \
+    L_##name##_i: { float a = wn_f32(S(2)), b = wn_f32(IMM(3)); S(1) = (expr); ip += 4; NEXT(); }
+#define FB64(name, expr) \
+    L_##name: { double a = wn_f64(S(2)), b = wn_f64(S(3)); S(1) = (expr); ip += 4; NEXT(); } \
+    L_##name##_i: { double a = wn_f64(S(2)), b = wn_f64(IMM(3)); S(1) = (expr); ip += 4; NEXT(); }
     FB32(f32_add, wn_r32(a + b))
     FB32(f32_sub, wn_r32(a - b))
     FB32(f32_mul, wn_r32(a * b))

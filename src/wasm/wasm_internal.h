@@ -25,6 +25,8 @@ typedef union wcode {
 typedef struct wfn {
     wcode *code;
     size_t code_len;           /* words */
+    const wcode *entry;        /* where wasm callers enter (past the entry gas) */
+    uint64_t entry_gas;        /* charged by the call instruction */
     uint32_t nparams, nlocals; /* nlocals: declared locals, params excluded */
     uint32_t nresults;
     uint32_t frame_slots;      /* params + locals + max operand stack, >= nresults */

@@ -58,6 +58,7 @@ struct wasm_func {
 };
 
 struct wasm_memory {
+    wasm_store *store;
     uint8_t *data;
     uint64_t size;             /* bytes */
     uint64_t pages;
@@ -98,7 +99,6 @@ typedef struct wframe {
     const wcode *ret;
     uint64_t *fp;
     wasm_instance *inst;
-    const wfn *fn;
 } wframe;
 
 typedef struct wobj {
@@ -115,6 +115,7 @@ struct wasm_store {
     wframe *frames;
     uint32_t nframes, frames_cap;
     uint32_t host_nesting;
+    uint64_t mem_epoch;        /* bumped by every memory growth */
     wobj *objs;
     size_t nobjs, objs_cap;
 };

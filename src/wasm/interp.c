@@ -531,65 +531,40 @@ L_data_drop:
     IB64(i64_ge_s, (int64_t)a >= (int64_t)b)
     IB64(i64_ge_u, a >= b)
 
-    /* ---- division ---- */
-L_i32_div_s: {
-    int32_t a = (int32_t)(uint32_t)S(2), b = (int32_t)(uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    if (UNLIKELY(a == INT32_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
-    S(1) = (uint32_t)(a / b);
-    ip += 4;
-    NEXT();
-}
-L_i32_div_u: {
-    uint32_t a = (uint32_t)S(2), b = (uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a / b;
-    ip += 4;
-    NEXT();
-}
-L_i32_rem_s: {
-    int32_t a = (int32_t)(uint32_t)S(2), b = (int32_t)(uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = b == -1 ? 0 : (uint32_t)(a % b);
-    ip += 4;
-    NEXT();
-}
-L_i32_rem_u: {
-    uint32_t a = (uint32_t)S(2), b = (uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a % b;
-    ip += 4;
-    NEXT();
-}
-L_i64_div_s: {
-    int64_t a = (int64_t)S(2), b = (int64_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    if (UNLIKELY(a == INT64_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
-    S(1) = (uint64_t)(a / b);
-    ip += 4;
-    NEXT();
-}
-L_i64_div_u: {
-    uint64_t a = S(2), b = S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a / b;
-    ip += 4;
-    NEXT();
-}
-L_i64_rem_s: {
-    int64_t a = (int64_t)S(2), b = (int64_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = b == -1 ? 0 : (uint64_t)(a % b);
-    ip += 4;
-    NEXT();
-}
-L_i64_rem_u: {
-    uint64_t a = S(2), b = S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a % b;
-    ip += 4;
-    NEXT();
-}
+    /* ---- division (slot and immediate forms) ---- */
+#define DIV_PAIR(name, UT, ...) \
+    L_##name: { UT a = (UT)S(2), b = (UT)S(3); __VA_ARGS__ } \
+    L_##name##_i: { UT a = (UT)S(2), b = (UT)IMM(3); __VA_ARGS__ }
+    DIV_PAIR(i32_div_s, uint32_t,
+        int32_t x = (int32_t)a, y = (int32_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        if (UNLIKELY(x == INT32_MIN && y == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+        S(1) = (uint32_t)(x / y); ip += 4; NEXT();)
+    DIV_PAIR(i32_div_u, uint32_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a / b; ip += 4; NEXT();)
+    DIV_PAIR(i32_rem_s, uint32_t,
+        int32_t x = (int32_t)a, y = (int32_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = y == -1 ? 0 : (uint32_t)(x % y); ip += 4; NEXT();)
+    DIV_PAIR(i32_rem_u, uint32_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a % b; ip += 4; NEXT();)
+    DIV_PAIR(i64_div_s, uint64_t,
+        int64_t x = (int64_t)a, y = (int64_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        if (UNLIKELY(x == INT64_MIN && y == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+        S(1) = (uint64_t)(x / y); ip += 4; NEXT();)
+    DIV_PAIR(i64_div_u, uint64_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a / b; ip += 4; NEXT();)
+    DIV_PAIR(i64_rem_s, uint64_t,
+        int64_t x = (int64_t)a, y = (int64_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = y == -1 ? 0 : (uint64_t)(x % y); ip += 4; NEXT();)
+    DIV_PAIR(i64_rem_u, uint64_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a % b; ip += 4; NEXT();)
 
     /* ---- floating point binary ---- */
 #define FB32(name, expr) \

@@ -455,12 +455,12 @@ static void opinfo_init(void)
     IB(0x65, f64_le, 0); IB(0x66, f64_ge, 0);
     U(0x67, i32_clz); U(0x68, i32_ctz); U(0x69, i32_popcnt);
     IB(0x6a, i32_add, 1); IB(0x6b, i32_sub, 0); IB(0x6c, i32_mul, 1);
-    B(0x6d, i32_div_s); B(0x6e, i32_div_u); B(0x6f, i32_rem_s); B(0x70, i32_rem_u);
+    IB(0x6d, i32_div_s, 0); IB(0x6e, i32_div_u, 0); IB(0x6f, i32_rem_s, 0); IB(0x70, i32_rem_u, 0);
     IB(0x71, i32_and, 1); IB(0x72, i32_or, 1); IB(0x73, i32_xor, 1); IB(0x74, i32_shl, 0);
     IB(0x75, i32_shr_s, 0); IB(0x76, i32_shr_u, 0); IB(0x77, i32_rotl, 0); IB(0x78, i32_rotr, 0);
     U(0x79, i64_clz); U(0x7a, i64_ctz); U(0x7b, i64_popcnt);
     IB(0x7c, i64_add, 1); IB(0x7d, i64_sub, 0); IB(0x7e, i64_mul, 1);
-    B(0x7f, i64_div_s); B(0x80, i64_div_u); B(0x81, i64_rem_s); B(0x82, i64_rem_u);
+    IB(0x7f, i64_div_s, 0); IB(0x80, i64_div_u, 0); IB(0x81, i64_rem_s, 0); IB(0x82, i64_rem_u, 0);
     IB(0x83, i64_and, 1); IB(0x84, i64_or, 1); IB(0x85, i64_xor, 1); IB(0x86, i64_shl, 0);
     IB(0x87, i64_shr_s, 0); IB(0x88, i64_shr_u, 0); IB(0x89, i64_rotl, 0); IB(0x8a, i64_rotr, 0);
     U(0x8b, f32_abs); U(0x8c, f32_neg); U(0x8d, f32_ceil); U(0x8e, f32_floor); U(0x8f, f32_trunc);

@@ -22,12 +22,12 @@
     X(f32_add) X(f32_sub) X(f32_mul) X(f32_div) X(f32_min) X(f32_max) \
     X(f32_eq) X(f32_ne) X(f32_lt) X(f32_gt) X(f32_le) X(f32_ge) \
     X(f64_add) X(f64_sub) X(f64_mul) X(f64_div) X(f64_min) X(f64_max) \
-    X(f64_eq) X(f64_ne) X(f64_lt) X(f64_gt) X(f64_le) X(f64_ge)
+    X(f64_eq) X(f64_ne) X(f64_lt) X(f64_gt) X(f64_le) X(f64_ge) \
+    X(i32_div_s) X(i32_div_u) X(i32_rem_s) X(i32_rem_u) \
+    X(i64_div_s) X(i64_div_u) X(i64_rem_s) X(i64_rem_u)
 
 /* Other binary operators: d, a, b. */
 #define WASM_BIN_OPS(X) \
-    X(i32_div_s) X(i32_div_u) X(i32_rem_s) X(i32_rem_u) \
-    X(i64_div_s) X(i64_div_u) X(i64_rem_s) X(i64_rem_u) \
     X(f32_copysign) X(f64_copysign)
 
 /* Unary operators: d, a. */

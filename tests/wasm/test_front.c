@@ -805,6 +805,77 @@ static void table_rules(void **state)
     EXPECT(b, AO_EFORMAT, ST_DECODE);
 }
 
+/* memory64: memory.fill/copy/init take i64 addresses and lengths (init:
+ * i64 destination, i32 source offset and length). */
+static void memory64_bulk_ops(void **state)
+{
+    (void)state;
+    ao_buf b;
+    const char *ok_bodies[] = {
+        "00 4200 4100 4201 fc0b00 0b",          /* fill d:i64 v:i32 n:i64 */
+        "00 4200 4201 4202 fc0a0000 0b",        /* copy i64 i64 i64 */
+        "00 4200 4100 4100 fc080000 0b",        /* init d:i64 s:i32 n:i32 */
+        "00 4201 4000 1a 3f00 1a 0b",           /* grow/size in i64 */
+    };
+    const char *bad_bodies[] = {
+        "00 4100 4100 4201 fc0b00 0b",          /* fill with i32 destination */
+        "00 4200 4201 4102 fc0a0000 0b",        /* copy with i32 length */
+        "00 4200 4100 4200 fc080000 0b",        /* init with i64 length */
+        "00 4101 4000 1a 0b",                   /* grow by i32 */
+    };
+    for (int bad = 0; bad < 2; bad++) {
+        for (size_t i = 0; i < 4; i++) {
+            mod_begin(&b);
+            sec(&b, 1, "01600000");
+            sec(&b, 3, "0100");
+            sec(&b, 5, "010401");
+            sec(&b, 12, "01");
+            code_sec(&b, 1, bad ? bad_bodies[i] : ok_bodies[i]);
+            sec(&b, 11, "0101 00");
+            int st;
+            int rc = load_buf(&b, &st);
+            if (rc != (bad ? AO_EINVAL : AO_OK))
+                fail_msg("%s body %zu: rc %d", bad ? "bad" : "good", i, rc);
+        }
+    }
+}
+
+/* table64: table.get/set/size/grow/fill use i64 indices; table.init takes
+ * an i64 destination with i32 source and length. */
+static void table64_ops(void **state)
+{
+    (void)state;
+    ao_buf b;
+    const char *ok_bodies[] = {
+        "00 4200 4200 2500 2600 0b",                /* set(i, get(i)) */
+        "00 fc1000 1a 0b",                          /* size -> i64 */
+        "00 d070 4201 fc0f00 1a 0b",                /* grow(ref, i64) -> i64 */
+        "00 4200 d070 4201 fc1100 0b",              /* fill(i64, ref, i64) */
+        "00 4200 4100 4100 fc0c0000 0b",            /* init(i64, i32, i32) */
+    };
+    const char *bad_bodies[] = {
+        "00 4100 2500 1a 0b",                       /* get with i32 index */
+        "00 fc1000 4100 6a 1a 0b",                  /* size result is i64, not i32 */
+        "00 d070 4101 fc0f00 1a 0b",                /* grow by i32 */
+        "00 4100 d070 4201 fc1100 0b",              /* fill at i32 */
+        "00 4200 4100 4200 fc0c0000 0b",            /* init with i64 length */
+    };
+    for (int bad = 0; bad < 2; bad++) {
+        for (size_t i = 0; i < 5; i++) {
+            mod_begin(&b);
+            sec(&b, 1, "01600000");
+            sec(&b, 3, "0100");
+            sec(&b, 4, "01 700400");
+            sec(&b, 9, "01 05 70 00");
+            code_sec(&b, 1, bad ? bad_bodies[i] : ok_bodies[i]);
+            int st;
+            int rc = load_buf(&b, &st);
+            if (rc != (bad ? AO_EINVAL : AO_OK))
+                fail_msg("%s body %zu: rc %d", bad ? "bad" : "good", i, rc);
+        }
+    }
+}
+
 static void exports_and_start(void **state)
 {
     (void)state;
@@ -1164,6 +1235,8 @@ int main(void)
         cmocka_unit_test(globals_and_consts),
         cmocka_unit_test(memory_rules),
         cmocka_unit_test(table_rules),
+        cmocka_unit_test(memory64_bulk_ops),
+        cmocka_unit_test(table64_ops),
         cmocka_unit_test(exports_and_start),
         cmocka_unit_test(introspection),
         cmocka_unit_test(stack_and_depth_bounds),

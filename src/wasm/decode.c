@@ -606,6 +606,8 @@ static int sec_import(dec *d, wasm_rd *r)
 /* Grows a space array to hold `total` entries. */
 static int grow(dec *d, void **arr, size_t total, size_t elsize, size_t old)
 {
+    if (total > UINT32_MAX)
+        return fail(d, AO_ELIMIT, NULL, "more than 2^32-1 entries in one index space");
     void *n = realloc(*arr, (total ? total : 1) * elsize);
     if (!n)
         return nomem(d);

@@ -52,9 +52,12 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIBAO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(TEST_LIB_OBJS) $(LIBAO) $(LIBS) -lcmocka $(LDSAN)
 
+# Benchmarks may also compare against peer libraries (jansson for JSON).
+BENCH_LIBS := -ljansson
+
 $(BUILD)/bench/%: bench/%.c $(LIBAO)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBAO) $(LIBS) $(LDSAN)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBAO) $(LIBS) $(BENCH_LIBS) $(LDSAN)
 
 # Build and run every test of this build flavour.
 check: $(BUILD)/ao $(TEST_BINS)

@@ -64,6 +64,8 @@ const uint8_t *crypto_wallet_owner(const crypto_wallet *w, size_t *len);
 #define AO_ADDRESS_MAX 64
 int crypto_address(crypto_key_type type, const uint8_t *owner, size_t owner_len,
                    char out[AO_ADDRESS_MAX], ao_error *err);
+/* "0x" + EIP-55 mixed-case checksummed hex of a 20-byte Ethereum address. */
+void crypto_eth_address_checksum(const uint8_t addr[20], char out[43]);
 /* base64url(SHA-256(owner)) for any key type (what ANS-104 tools call the
  * "owner address" and Arweave calls the wallet address). */
 void crypto_owner_address_b64(const uint8_t *owner, size_t owner_len,

@@ -1,0 +1,145 @@
+/*
+ * wasm_internal.h - INTERNAL structures of the engine's back-end: the
+ * translated (direct-threaded, slot-addressed) code, and the runtime objects
+ * behind the opaque handles of wasm.h (store, instance, func, memory, table,
+ * global). See docs/wasm.md for the design.
+ */
+#ifndef AO_WASM_INTERNAL_H
+#define AO_WASM_INTERNAL_H
+
+#include "wasm/wasm_module.h"
+
+/* One word of translated code: a handler address, an immediate, a slot
+ * operand (byte offset from the frame base), or a code/function pointer. */
+typedef union wcode {
+    const void *h;
+    uint64_t u;
+    int64_t i;
+    const union wcode *t;
+    const struct wfn *fn;
+    const wasm_functype *ft;
+    void *p;
+} wcode;
+
+/* A translated function of a module (shared by every instance). */
+typedef struct wfn {
+    wcode *code;
+    size_t code_len;           /* words */
+    uint32_t nparams, nlocals; /* nlocals: declared locals, params excluded */
+    uint32_t nresults;
+    uint32_t frame_slots;      /* params + locals + max operand stack, >= nresults */
+    uint32_t funcidx;
+    const wasm_functype *type;
+} wfn;
+
+typedef struct wasm_back {
+    uint32_t nfns;
+    wfn *fns;                  /* per defined function */
+} wasm_back;
+
+/* Default engine limits (see docs/wasm.md). */
+#define WASM_DEFAULT_MAX_DEPTH 10000u
+#define WASM_STACK_SLOTS (1u << 20)      /* value stack: 8 MiB per store */
+#define WASM_MAX_HOST_NESTING 200u       /* wasm -> host -> wasm C nesting */
+#define WASM_MAX_TABLE_ELEMS (1u << 24)  /* engine cap on table growth */
+#define WASM_PAGE 65536ull
+
+struct wasm_func {
+    const wasm_functype *type;
+    wasm_store *store;
+    wasm_instance *inst;       /* owning instance (NULL for a host function) */
+    const wfn *fn;             /* translated code (NULL for a host function) */
+    wasm_host_fn host;
+    void *user;
+    uint8_t *owned;            /* host functions: storage of the type's arrays */
+    wasm_functype owned_type;
+};
+
+struct wasm_memory {
+    uint8_t *data;
+    uint64_t size;             /* bytes */
+    uint64_t pages;
+    uint64_t max_pages;        /* effective: own max, index width, store limit */
+    size_t reserved;           /* bytes of address space mapped at data */
+    wasm_limits lim;           /* declared type (max, is64) */
+};
+
+struct wasm_table {
+    uint8_t elem;
+    wasm_limits lim;           /* declared type (max, is64) */
+    uint64_t size;
+    uint64_t cap;
+    void **elems;              /* wasm_func* or externref */
+};
+
+struct wasm_global {
+    uint64_t v;                /* bits; references as pointer bits */
+    uint8_t type;
+    bool mut;
+};
+
+struct wasm_instance {
+    wasm_store *store;
+    const wasm_module *m;
+    wasm_func **funcs;         /* function space */
+    wasm_func *own_funcs;      /* defined functions */
+    wasm_table **tables;
+    wasm_memory **mems;
+    wasm_global **globals;
+    void ***elem_items;        /* per element segment: evaluated references */
+    uint64_t *elem_len;        /* 0 once dropped */
+    uint8_t *data_dropped;
+    wasm_memory *mem0;
+};
+
+typedef struct wframe {
+    const wcode *ret;
+    uint64_t *fp;
+    wasm_instance *inst;
+    const wfn *fn;
+} wframe;
+
+typedef struct wobj {
+    int kind;                  /* 0 func, 1 table, 2 memory, 3 global, 4 instance */
+    void *p;
+} wobj;
+
+struct wasm_store {
+    uint64_t gas_used, gas_limit;
+    uint64_t max_pages;
+    uint32_t max_depth;
+    uint64_t *stack, *stack_end;
+    uint64_t *sp;              /* first free slot for a new entry call */
+    wframe *frames;
+    uint32_t nframes, frames_cap;
+    uint32_t host_nesting;
+    wobj *objs;
+    size_t nobjs, objs_cap;
+};
+
+struct wasm_call_ctx {
+    wasm_store *s;
+    wasm_instance *inst;
+    wasm_trap *trap;
+};
+
+/* runtime.c */
+int wasm__store_track(wasm_store *s, int kind, void *p);
+int wasm__memory_create(wasm_store *s, const wasm_limits *lim, wasm_memory **out, ao_error *err);
+int wasm__table_create(wasm_store *s, uint8_t elem, const wasm_limits *lim, wasm_table **out, ao_error *err);
+int64_t wasm__table_grow(wasm_table *t, uint64_t delta, void *init);
+void wasm__trap_set(wasm_trap *trap, wasm_trap_code code, const char *msg);
+bool wasm__functype_eq(const wasm_functype *a, const wasm_functype *b);
+
+/* translate.c */
+int wasm__translate(wasm_module *m, ao_error *err);
+const void *const *wasm__handlers(void);
+
+/* interp.c */
+/* Run f (wasm or host) with its arguments already in slots at fp; results
+ * are left at fp. Returns 0 or a trap code (trap filled). */
+int wasm__run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap);
+int wasm__call_host(wasm_store *s, wasm_func *f, wasm_instance *caller, uint64_t *slots,
+                    wasm_trap *trap);
+
+#endif

@@ -267,8 +267,7 @@ int crypto_wallet_generate(crypto_key_type type, crypto_wallet **out, ao_error *
     return AO_OK;
 }
 
-/* Decode a 32-byte member into dst; if `check` is given, also the
- * members that must equal it (x, and y for secp256k1). */
+/* Decode a base64url member that must be exactly 32 bytes into dst. */
 static int json_fixed32(const cJSON *o, const char *name, uint8_t dst[32], ao_error *err)
 {
     ao_buf b;

@@ -67,13 +67,14 @@ static int nomem(dec *d)
     return ao_err_set(d->err, AO_ENOMEM, "out of memory decoding module");
 }
 
-/* A vector count: each element needs at least `minsize` bytes, so a count
- * beyond what is left is malformed and never allocated. */
-static int rd_count(dec *d, wasm_rd *r, size_t minsize, uint32_t *n)
+/* A vector count: each element needs at least one byte, so a count beyond
+ * what is left is malformed and never allocated (allocations stay
+ * proportional to the input). */
+static int rd_count(dec *d, wasm_rd *r, uint32_t *n)
 {
     const uint8_t *at = r->p;
     RD(wasm_rd_u32(r, n), at);
-    if ((uint64_t)*n * minsize > wasm_rd_left(r))
+    if (*n > wasm_rd_left(r))
         return fail(d, AO_EFORMAT, at, "unexpected end of section or function (count %u)", *n);
     return AO_OK;
 }
@@ -179,6 +180,8 @@ static int rd_limits(dec *d, wasm_rd *r, bool is_mem, wasm_limits *lim)
     const uint8_t *at = r->p;
     uint8_t flags;
     RD(wasm_rd_byte(r, &flags), at);
+    if (flags & 0x80)
+        return fail(d, AO_EFORMAT, at, "integer representation too long (limits flags)");
     if (flags > 7 || (!is_mem && (flags & 2)))
         return fail(d, AO_EFORMAT, at, "integer too large (malformed limits flags 0x%02x)", flags);
     lim->has_max = flags & 1;
@@ -342,7 +345,7 @@ static int scan_expr(dec *d, wasm_rd *r, uint32_t *ninstr)
             break;
         case 0x0e: {
             uint32_t n;
-            if ((rc = rd_count(d, r, 1, &n)))
+            if ((rc = rd_count(d, r, &n)))
                 return rc;
             for (uint32_t i = 0; i <= n; i++)
                 RD(wasm_rd_u32(r, &u32), r->p);
@@ -354,7 +357,7 @@ static int scan_expr(dec *d, wasm_rd *r, uint32_t *ninstr)
             break;
         case 0x1c: {
             uint32_t n;
-            if ((rc = rd_count(d, r, 1, &n)))
+            if ((rc = rd_count(d, r, &n)))
                 return rc;
             for (uint32_t i = 0; i < n; i++) {
                 uint8_t vt;
@@ -502,7 +505,7 @@ static int sec_type(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 3, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     /* every value type is one byte, so the pool never exceeds the section */
@@ -521,7 +524,7 @@ static int sec_type(dec *d, wasm_rd *r)
         for (int part = 0; part < 2; part++) {
             uint32_t k;
             const uint8_t *cat = r->p;
-            if ((rc = rd_count(d, r, 1, &k)))
+            if ((rc = rd_count(d, r, &k)))
                 return rc;
             if (k > WASM_MAX_FUNC_VALUES)
                 return fail(d, AO_ELIMIT, cat, "function type has %u %s (engine limit %u)", k,
@@ -548,7 +551,7 @@ static int sec_import(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 4, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     m->imports = calloc(n ? n : 1, sizeof *m->imports);
@@ -615,7 +618,7 @@ static int sec_function(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 1, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     size_t total = (size_t)m->nfuncs + n;
@@ -631,7 +634,7 @@ static int sec_table(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 2, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     size_t total = (size_t)m->ntables + n;
@@ -649,7 +652,7 @@ static int sec_memory(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 2, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     size_t total = (size_t)m->nmems + n;
@@ -667,7 +670,7 @@ static int sec_global(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 3, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     size_t total = (size_t)m->nglobals + n;
@@ -686,7 +689,7 @@ static int sec_export(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 3, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     m->exports = calloc(n ? n : 1, sizeof *m->exports);
@@ -719,7 +722,7 @@ static int sec_elem(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 3, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     m->elems = calloc(n ? n : 1, sizeof *m->elems);
@@ -759,7 +762,7 @@ static int sec_elem(dec *d, wasm_rd *r)
             }
         }
         uint32_t k;
-        if ((rc = rd_count(d, r, exprs ? 2 : 1, &k)))
+        if ((rc = rd_count(d, r, &k)))
             return rc;
         e->items = calloc(k ? k : 1, sizeof *e->items);
         if (!e->items)
@@ -790,16 +793,13 @@ static int sec_datacount(dec *d, wasm_rd *r)
     return AO_OK;
 }
 
-static int sec_code(dec *d, wasm_rd *r, const uint8_t *sec_at)
+static int sec_code(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 2, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
-    if ((uint64_t)m->nfuncs - m->nfuncs_imported != n)
-        return fail(d, AO_EFORMAT, sec_at, "function and code section have inconsistent lengths (%u vs %u)",
-                    m->nfuncs - m->nfuncs_imported, n);
     m->code = calloc(n ? n : 1, sizeof *m->code);
     if (!m->code)
         return nomem(d);
@@ -815,7 +815,7 @@ static int sec_code(dec *d, wasm_rd *r, const uint8_t *sec_at)
         wasm_rd b = { r->p, r->p + size };
         r->p += size;
         uint32_t ng;
-        if ((rc = rd_count(d, &b, 2, &ng)))
+        if ((rc = rd_count(d, &b, &ng)))
             return rc;
         uint64_t total = 0;
         size_t first_group = d->groups_len;
@@ -868,7 +868,7 @@ static int sec_data(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     uint32_t n;
-    int rc = rd_count(d, r, 2, &n);
+    int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
     m->datas = calloc(n ? n : 1, sizeof *m->datas);
@@ -954,7 +954,7 @@ static int decode_sections(dec *d, wasm_rd *r)
         case 8: rc = sec_start(d, &s); break;
         case 9: rc = sec_elem(d, &s); break;
         case 12: rc = sec_datacount(d, &s); break;
-        case 10: rc = sec_code(d, &s, at); saw_code = true; break;
+        case 10: rc = sec_code(d, &s); saw_code = true; break;
         case 11: rc = sec_data(d, &s); saw_data = true; break;
         }
         if (rc)
@@ -965,9 +965,11 @@ static int decode_sections(dec *d, wasm_rd *r)
             return fail(d, AO_EFORMAT, s.p, "section size mismatch (section %u)", id);
     }
     (void)saw_func;
-    if (!saw_code && m->nfuncs != m->nfuncs_imported)
-        return fail(d, AO_EFORMAT, NULL, "function and code section have inconsistent lengths (%u vs 0)",
-                    m->nfuncs - m->nfuncs_imported);
+    (void)saw_code;
+    /* checked after all sections, as the spec's decoder does */
+    if (m->nfuncs - m->nfuncs_imported != m->ncode)
+        return fail(d, AO_EFORMAT, NULL, "function and code section have inconsistent lengths (%u vs %u)",
+                    m->nfuncs - m->nfuncs_imported, m->ncode);
     if (m->has_datacount && m->datacount != m->ndatas)
         return fail(d, AO_EFORMAT, NULL,
                     "data count and data section have inconsistent lengths (%u vs %u)",
@@ -999,10 +1001,10 @@ int wasm__decode(const uint8_t *bytes, size_t len, struct wasm_module **out, ao_
     int rc;
     static const uint8_t magic[4] = { 0x00, 0x61, 0x73, 0x6d };
     static const uint8_t version[4] = { 0x01, 0x00, 0x00, 0x00 };
-    if (len < 4 || memcmp(m->bytes, magic, 4) != 0) {
-        rc = fail(&d, AO_EFORMAT, NULL, len < 4 && memcmp(m->bytes, magic, len) == 0
-                                            ? "unexpected end (no magic header)"
-                                            : "magic header not detected");
+    if (len < 4) {
+        rc = fail(&d, AO_EFORMAT, NULL, "unexpected end (no magic header)");
+    } else if (memcmp(m->bytes, magic, 4) != 0) {
+        rc = fail(&d, AO_EFORMAT, NULL, "magic header not detected");
     } else if (len < 8) {
         rc = fail(&d, AO_EFORMAT, NULL, "unexpected end (no version)");
     } else if (memcmp(m->bytes + 4, version, 4) != 0) {

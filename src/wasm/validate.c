@@ -258,8 +258,8 @@ static int check_limits(vctx *v, const wasm_limits *l, bool is_mem, const char *
     if (is_mem) {
         uint64_t cap = l->is64 ? WASM_MAX_PAGES64 : WASM_MAX_PAGES32;
         if (l->min > cap || (l->has_max && l->max > cap))
-            return vfail(v, "memory size must be at most %llu pages (%s)",
-                         (unsigned long long)cap, what);
+            return vfail(v, "memory size must be at most %s pages (%s)",
+                         l->is64 ? "2^48" : "65536", l->is64 ? "256 TiB" : "4GiB");
     }
     if (l->has_max && l->min > l->max)
         return vfail(v, "size minimum must not be greater than maximum (%s)", what);
@@ -289,15 +289,26 @@ static int check_const(vctx *v, wasm_constexpr *ce, uint8_t want, uint32_t nvisi
         ce->type = m->globals[ce->idx].type;
         break;
     default: {
-        /* Not a single constant instruction. Say which rule it breaks. */
+        /* Not a single constant instruction. Say which rule it breaks: a
+         * non-constant instruction anywhere, else a wrong number of values. */
         const uint8_t *p = ce->code;
-        uint8_t op = p ? *p : 0x0b;
-        if (op == 0x0b)
-            return vfail(v, "type mismatch (empty constant expression in %s)", what);
-        if (op == 0x41 || op == 0x42 || op == 0x43 || op == 0x44 || op == 0x23 ||
-            op == 0xd0 || op == 0xd2)
-            return vfail(v, "type mismatch (constant expression of several values in %s)", what);
-        return vfail(v, "constant expression required (%s)", what);
+        uint32_t n = 0;
+        for (;;) {
+            uint8_t op = *p++;
+            if (op == 0x0b)
+                break;
+            n++;
+            switch (op) {
+            case 0x41: case 0x42: (void)wasm_ru_sleb(&p); break;
+            case 0x43: p += 4; break;
+            case 0x44: p += 8; break;
+            case 0x23: case 0xd2: (void)wasm_ru_u32(&p); break;
+            case 0xd0: p++; break;
+            default:
+                return vfail(v, "constant expression required (%s)", what);
+            }
+        }
+        return vfail(v, "type mismatch (constant expression of %u values in %s)", n, what);
     }
     }
     if (ce->type != want)

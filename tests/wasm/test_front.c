@@ -1002,6 +1002,7 @@ static const char *find_shared(void)
 
 typedef struct spec_stats {
     unsigned files, modules, malformed, invalid, linkish, text_skipped, mismatches;
+    unsigned text_same;   /* rejections whose message holds the spec's text */
 } spec_stats;
 
 static int cmp_str(const void *a, const void *b)
@@ -1074,6 +1075,9 @@ static void spec_file(const char *dir, const char *json, spec_stats *st)
             want = "malformed (decode error)";
         else if (kind == 2 && !(stage == ST_VALIDATE && rc == AO_EINVAL))
             want = "invalid (validation error)";
+        const char *spec_text = cJSON_GetStringValue(cJSON_GetObjectItem(c, "text"));
+        if (kind != 0 && rc != AO_OK && spec_text && strstr(err.msg, spec_text))
+            st->text_same++;
         if (want) {
             bad++;
             const char *text_want = cJSON_GetStringValue(cJSON_GetObjectItem(c, "text"));
@@ -1121,9 +1125,10 @@ static void spec_suite(const char *sub, unsigned min_files)
     spec_stats st = { 0 };
     spec_dir(sub, &st);
     printf("spec %s: %u files, %u valid modules (%u unlinkable/uninstantiable), %u malformed, "
-           "%u invalid, %u text modules skipped, %u mismatches\n",
+           "%u invalid, %u text modules skipped, %u mismatches; %u of %u error messages "
+           "contain the spec's wording\n",
            sub, st.files, st.modules, st.linkish, st.malformed, st.invalid, st.text_skipped,
-           st.mismatches);
+           st.mismatches, st.text_same, st.malformed + st.invalid);
     assert_true(st.files >= min_files);
     assert_int_equal(st.mismatches, 0);
 }

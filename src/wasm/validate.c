@@ -36,6 +36,7 @@ typedef struct vctx {
     ao_error *err;
     uint8_t *vals;
     size_t nvals, vcap;
+    size_t height;            /* operand height of the innermost frame */
     vframe *ctrls;
     size_t nctrls, ccap;
     size_t max_vals, max_ctrls;
@@ -106,16 +107,24 @@ static const char *tname(uint8_t t)
     } while (0)
 
 
-static int push(vctx *v, uint8_t t)
+/* Makes room for `extra` more values. */
+static __attribute__((noinline)) int grow_vals(vctx *v, size_t extra)
 {
-    if (v->nvals == v->vcap) {
-        size_t nc = v->vcap ? v->vcap * 2 : 256;
-        uint8_t *n = realloc(v->vals, nc);
-        if (!n)
-            return vnomem(v);
-        v->vals = n;
-        v->vcap = nc;
-    }
+    size_t nc = v->vcap ? v->vcap : 256;
+    while (nc < v->nvals + extra)
+        nc *= 2;
+    uint8_t *n = realloc(v->vals, nc);
+    if (!n)
+        return vnomem(v);
+    v->vals = n;
+    v->vcap = nc;
+    return AO_OK;
+}
+
+static inline int push(vctx *v, uint8_t t)
+{
+    if (__builtin_expect(v->nvals == v->vcap, 0) && grow_vals(v, 1))
+        return AO_ENOMEM;
     v->vals[v->nvals++] = t;
     if (v->nvals > v->max_vals)
         v->max_vals = v->nvals;
@@ -124,37 +133,51 @@ static int push(vctx *v, uint8_t t)
 
 static int push_n(vctx *v, const uint8_t *ts, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        int rc = push(v, ts[i]);
-        if (rc)
-            return rc;
-    }
+    if (v->nvals + n > v->vcap && grow_vals(v, n))
+        return AO_ENOMEM;
+    if (n)
+        memcpy(v->vals + v->nvals, ts, n);
+    v->nvals += n;
+    if (v->nvals > v->max_vals)
+        v->max_vals = v->nvals;
     return AO_OK;
 }
 
-static int pop(vctx *v, uint8_t *out)
+/* Pop at the current frame's height: unknown if the frame is unreachable,
+ * else an error. */
+static __attribute__((noinline)) int pop_empty(vctx *v, uint8_t *out)
 {
-    vframe *f = &v->ctrls[v->nctrls - 1];
-    if (v->nvals == f->height) {
-        if (f->unreachable) {
-            *out = T_UNKNOWN;
-            return AO_OK;
-        }
-        return vfail(v, "type mismatch (operand stack empty)");
+    if (v->ctrls[v->nctrls - 1].unreachable) {
+        *out = T_UNKNOWN;
+        return AO_OK;
     }
-    *out = v->vals[--v->nvals];
-    return AO_OK;
+    return vfail(v, "type mismatch (operand stack empty)");
 }
 
-static int pop_expect(vctx *v, uint8_t want)
+static inline int pop(vctx *v, uint8_t *out)
 {
-    uint8_t t = 0;
-    int rc = pop(v, &t);
-    if (rc)
-        return rc;
-    if (t != want && t != T_UNKNOWN && want != T_UNKNOWN)
-        return vfail(v, "type mismatch (expected %s, got %s)", tname(want), tname(t));
-    return AO_OK;
+    if (__builtin_expect(v->nvals > v->height, 1)) {
+        *out = v->vals[--v->nvals];
+        return AO_OK;
+    }
+    return pop_empty(v, out);
+}
+
+static __attribute__((noinline)) int mismatch(vctx *v, uint8_t want, uint8_t got)
+{
+    return vfail(v, "type mismatch (expected %s, got %s)", tname(want), tname(got));
+}
+
+static inline int pop_expect(vctx *v, uint8_t want)
+{
+    uint8_t t;
+    if (__builtin_expect(v->nvals > v->height, 1))
+        t = v->vals[--v->nvals];
+    else if (pop_empty(v, &t))
+        return AO_EINVAL;
+    if (__builtin_expect(t == want, 1) || t == T_UNKNOWN || want == T_UNKNOWN)
+        return AO_OK;
+    return mismatch(v, want, t);
 }
 
 static int pop_n(vctx *v, const uint8_t *ts, uint32_t n)
@@ -188,6 +211,7 @@ static int push_ctrl(vctx *v, uint8_t op, const uint8_t *params, uint32_t np,
     f->results = results;
     f->nresults = nr;
     f->height = v->nvals;
+    v->height = v->nvals;
     return push_n(v, params, np);
 }
 
@@ -235,9 +259,8 @@ static int restore_popped(vctx *v, size_t save, uint32_t n)
 
 static void set_unreachable(vctx *v)
 {
-    vframe *f = &v->ctrls[v->nctrls - 1];
-    v->nvals = f->height;
-    f->unreachable = true;
+    v->nvals = v->height;
+    v->ctrls[v->nctrls - 1].unreachable = true;
 }
 
 static void label_types(const vframe *f, const uint8_t **ts, uint32_t *n)
@@ -424,43 +447,34 @@ static int validate_module_fields(vctx *v)
 
 /* ---- function bodies ---- */
 
-/* Signature of a numeric instruction without immediates: up to two inputs
- * and one output. Returns false if op is not one. */
-static bool numeric_sig(uint8_t op, uint8_t *a, uint8_t *b, uint8_t *r)
-{
-    const uint8_t I = WASM_I32, L = WASM_I64, F = WASM_F32, D = WASM_F64;
-    *a = *b = 0;
-    if (op == 0x45) { *a = I; *r = I; }
-    else if (op >= 0x46 && op <= 0x4f) { *a = *b = I; *r = I; }
-    else if (op == 0x50) { *a = L; *r = I; }
-    else if (op >= 0x51 && op <= 0x5a) { *a = *b = L; *r = I; }
-    else if (op >= 0x5b && op <= 0x60) { *a = *b = F; *r = I; }
-    else if (op >= 0x61 && op <= 0x66) { *a = *b = D; *r = I; }
-    else if (op >= 0x67 && op <= 0x69) { *a = I; *r = I; }
-    else if (op >= 0x6a && op <= 0x78) { *a = *b = I; *r = I; }
-    else if (op >= 0x79 && op <= 0x7b) { *a = L; *r = L; }
-    else if (op >= 0x7c && op <= 0x8a) { *a = *b = L; *r = L; }
-    else if (op >= 0x8b && op <= 0x91) { *a = F; *r = F; }
-    else if (op >= 0x92 && op <= 0x98) { *a = *b = F; *r = F; }
-    else if (op >= 0x99 && op <= 0x9f) { *a = D; *r = D; }
-    else if (op >= 0xa0 && op <= 0xa6) { *a = *b = D; *r = D; }
-    else {
-        static const uint8_t conv[][2] = {
-            /* 0xa7 */ { 'L', 'I' }, { 'F', 'I' }, { 'F', 'I' }, { 'D', 'I' }, { 'D', 'I' },
-            /* 0xac */ { 'I', 'L' }, { 'I', 'L' }, { 'F', 'L' }, { 'F', 'L' }, { 'D', 'L' },
-            /* 0xb1 */ { 'D', 'L' }, { 'I', 'F' }, { 'I', 'F' }, { 'L', 'F' }, { 'L', 'F' },
-            /* 0xb6 */ { 'D', 'F' }, { 'I', 'D' }, { 'I', 'D' }, { 'L', 'D' }, { 'L', 'D' },
-            /* 0xbb */ { 'F', 'D' }, { 'F', 'I' }, { 'D', 'L' }, { 'I', 'F' }, { 'L', 'D' },
-            /* 0xc0 */ { 'I', 'I' }, { 'I', 'I' }, { 'L', 'L' }, { 'L', 'L' }, { 'L', 'L' },
-        };
-        if (op < 0xa7 || op > 0xc4)
-            return false;
-        const uint8_t *c = conv[op - 0xa7];
-        *a = c[0] == 'I' ? I : c[0] == 'L' ? L : c[0] == 'F' ? F : D;
-        *r = c[1] == 'I' ? I : c[1] == 'L' ? L : c[1] == 'F' ? F : D;
-    }
-    return true;
-}
+/* Signature of each numeric instruction without immediates (0x45-0xc4):
+ * up to two inputs and one output; all zero for other opcodes. */
+#define I WASM_I32
+#define L WASM_I64
+#define F WASM_F32
+#define D WASM_F64
+static const uint8_t numsig[256][3] = {
+    [0x45] = { I, 0, I },            [0x46 ... 0x4f] = { I, I, I },
+    [0x50] = { L, 0, I },            [0x51 ... 0x5a] = { L, L, I },
+    [0x5b ... 0x60] = { F, F, I },   [0x61 ... 0x66] = { D, D, I },
+    [0x67 ... 0x69] = { I, 0, I },   [0x6a ... 0x78] = { I, I, I },
+    [0x79 ... 0x7b] = { L, 0, L },   [0x7c ... 0x8a] = { L, L, L },
+    [0x8b ... 0x91] = { F, 0, F },   [0x92 ... 0x98] = { F, F, F },
+    [0x99 ... 0x9f] = { D, 0, D },   [0xa0 ... 0xa6] = { D, D, D },
+    [0xa7] = { L, 0, I },            [0xa8 ... 0xa9] = { F, 0, I },
+    [0xaa ... 0xab] = { D, 0, I },   [0xac ... 0xad] = { I, 0, L },
+    [0xae ... 0xaf] = { F, 0, L },   [0xb0 ... 0xb1] = { D, 0, L },
+    [0xb2 ... 0xb3] = { I, 0, F },   [0xb4 ... 0xb5] = { L, 0, F },
+    [0xb6] = { D, 0, F },            [0xb7 ... 0xb8] = { I, 0, D },
+    [0xb9 ... 0xba] = { L, 0, D },   [0xbb] = { F, 0, D },
+    [0xbc] = { F, 0, I },            [0xbd] = { D, 0, L },
+    [0xbe] = { I, 0, F },            [0xbf] = { L, 0, D },
+    [0xc0 ... 0xc1] = { I, 0, I },   [0xc2 ... 0xc4] = { L, 0, L },
+};
+#undef I
+#undef L
+#undef F
+#undef D
 
 /* Natural alignment exponent and value type of loads (0x28-0x35) and
  * stores (0x36-0x3e). */
@@ -621,7 +635,7 @@ static int validate_body(vctx *v)
     while (p < end) {
         v->at = p;
         uint8_t op = *p++;
-        uint8_t a = 0, b = 0, r = 0, t1 = 0, t2 = 0;
+        uint8_t a = 0, t1 = 0, t2 = 0;
         const uint8_t *ps = NULL, *rs = NULL;
         uint32_t np = 0, nr = 0, x = 0;
         switch (op) {
@@ -656,6 +670,8 @@ static int validate_body(vctx *v)
                     return vfail(v, "type mismatch (if without else must not change the stack type)");
             }
             v->nctrls--;
+            if (v->nctrls)
+                v->height = v->ctrls[v->nctrls - 1].height;
             if (v->nctrls == 0) {
                 if (p != end)
                     return vfail(v, "operators remaining after end of function");
@@ -858,11 +874,22 @@ static int validate_body(vctx *v)
                     CK(pop_expect(v, vt));
                     CK(pop_expect(v, a));
                 }
-            } else if (numeric_sig(op, &a, &b, &r)) {
-                if (b)
-                    CK(pop_expect(v, b));
-                CK(pop_expect(v, a));
-                CK(push(v, r));
+            } else if (numsig[op][0]) {
+                const uint8_t *sig = numsig[op];
+                if (sig[1]) {
+                    /* binary: the common case of both operands on the stack
+                     * in one step */
+                    if (v->nvals >= v->height + 2 && v->vals[v->nvals - 1] == sig[1] &&
+                        v->vals[v->nvals - 2] == sig[0]) {
+                        v->nvals -= 2;
+                    } else {
+                        CK(pop_expect(v, sig[1]));
+                        CK(pop_expect(v, sig[0]));
+                    }
+                } else {
+                    CK(pop_expect(v, sig[0]));
+                }
+                CK(push(v, sig[2]));
             } else {
                 return vfail(v, "illegal opcode 0x%02x", op);
             }

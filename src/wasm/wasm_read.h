@@ -57,6 +57,10 @@ static inline int wasm_rd_byte(wasm_rd *r, uint8_t *out)
 /* Unsigned LEB128 of `bits` bits (1..64). */
 static inline int wasm_rd_uleb(wasm_rd *r, unsigned bits, uint64_t *out)
 {
+    if (r->p < r->end && !(*r->p & 0x80) && bits >= 7) {   /* one byte: the common case */
+        *out = *r->p++;
+        return WASM_RD_OK;
+    }
     uint64_t v = 0;
     unsigned shift = 0;
     unsigned maxbytes = (bits + 6) / 7;
@@ -87,6 +91,11 @@ static inline int wasm_rd_uleb(wasm_rd *r, unsigned bits, uint64_t *out)
 /* Signed LEB128 of `bits` bits (1..64), sign-extended to 64 bits. */
 static inline int wasm_rd_sleb(wasm_rd *r, unsigned bits, int64_t *out)
 {
+    if (r->p < r->end && !(*r->p & 0x80) && bits >= 7) {   /* one byte */
+        uint8_t b = *r->p++;
+        *out = (b & 0x40) ? (int64_t)b - 0x80 : (int64_t)b;
+        return WASM_RD_OK;
+    }
     uint64_t v = 0;
     unsigned shift = 0;
     unsigned maxbytes = (bits + 6) / 7;

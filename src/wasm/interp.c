@@ -106,6 +106,9 @@ static int run(wasm_store *s, const wfn *entry, wasm_instance *entry_inst, uint6
 #define X(n) handler_table[WOP_##n##_i] = &&L_##n##_i;
         WASM_IBIN_OPS(X)
 #undef X
+#define X(n) handler_table[WOP_brc_##n] = &&L_brc_##n; handler_table[WOP_brc_##n##_i] = &&L_brc_##n##_i;
+        WASM_BRC_OPS(X)
+#undef X
         return 0;
     }
 
@@ -116,13 +119,19 @@ static int run(wasm_store *s, const wfn *entry, wasm_instance *entry_inst, uint6
     wasm_instance *inst = entry_inst;
     uint8_t *mb = NULL;
     uint64_t msz = 0;
-    uint64_t gas = s->gas_used, glimit = s->gas_limit;
+    /* gas as a countdown: gas_left of the limit remains; used = gas_base +
+     * (gas_left0 - gas_left) */
+    uint64_t gas_base, gas_left0, gas_left;
     wasm_trap_code tc = WASM_TRAP_NONE;
     const char *tmsg = NULL;
     wasm_func *cf;
     char *nfp;
     const wcode *retip;
 
+#define GAS_LOAD() do { gas_base = s->gas_used; \
+        gas_left0 = gas_base <= s->gas_limit ? s->gas_limit - gas_base : 0; \
+        gas_left = gas_left0; } while (0)
+#define GAS_USED() (gas_base + (gas_left0 - gas_left))
 #define LOAD_MEM() do { wasm_memory *m0_ = inst->mem0; \
         if (m0_) { mb = m0_->data; msz = m0_->size; } else { mb = NULL; msz = 0; } } while (0)
 #define NEXT() goto *ip->h
@@ -131,6 +140,7 @@ static int run(wasm_store *s, const wfn *entry, wasm_instance *entry_inst, uint6
 #define TRAP(c) do { tc = (c); goto trapped; } while (0)
 #define TRAPM(c, m) do { tc = (c); tmsg = (m); goto trapped; } while (0)
 
+    GAS_LOAD();
     LOAD_MEM();
     memset(fp + entry->nparams * 8, 0, (size_t)entry->nlocals * 8);
     NEXT();
@@ -141,9 +151,11 @@ L_unreachable:
 L_trap_oob:
     TRAP(WASM_TRAP_MEMORY_OOB);
 L_gas:
-    gas += IMM(1);
-    if (UNLIKELY(gas > glimit))
+    if (UNLIKELY(IMM(1) > gas_left)) {
+        gas_base += IMM(1);
         TRAP(WASM_TRAP_OUT_OF_GAS);
+    }
+    gas_left -= IMM(1);
     ip += 2;
     NEXT();
 L_br:
@@ -161,6 +173,48 @@ L_br_unless:
     else
         ip += 3;
     NEXT();
+L_br_if64:
+    if (S(1))
+        ip = ip[2].t;
+    else
+        ip += 3;
+    NEXT();
+L_br_unless64:
+    if (!S(1))
+        ip = ip[2].t;
+    else
+        ip += 3;
+    NEXT();
+#define BRC32(name, expr) \
+    L_brc_##name: { uint32_t a = (uint32_t)S(1), b = (uint32_t)S(2); \
+        if (expr) ip = ip[3].t; else ip += 4; NEXT(); } \
+    L_brc_##name##_i: { uint32_t a = (uint32_t)S(1), b = (uint32_t)IMM(2); \
+        if (expr) ip = ip[3].t; else ip += 4; NEXT(); }
+#define BRC64(name, expr) \
+    L_brc_##name: { uint64_t a = S(1), b = S(2); \
+        if (expr) ip = ip[3].t; else ip += 4; NEXT(); } \
+    L_brc_##name##_i: { uint64_t a = S(1), b = IMM(2); \
+        if (expr) ip = ip[3].t; else ip += 4; NEXT(); }
+    BRC32(i32_eq, a == b)
+    BRC32(i32_ne, a != b)
+    BRC32(i32_lt_s, (int32_t)a < (int32_t)b)
+    BRC32(i32_lt_u, a < b)
+    BRC32(i32_gt_s, (int32_t)a > (int32_t)b)
+    BRC32(i32_gt_u, a > b)
+    BRC32(i32_le_s, (int32_t)a <= (int32_t)b)
+    BRC32(i32_le_u, a <= b)
+    BRC32(i32_ge_s, (int32_t)a >= (int32_t)b)
+    BRC32(i32_ge_u, a >= b)
+    BRC64(i64_eq, a == b)
+    BRC64(i64_ne, a != b)
+    BRC64(i64_lt_s, (int64_t)a < (int64_t)b)
+    BRC64(i64_lt_u, a < b)
+    BRC64(i64_gt_s, (int64_t)a > (int64_t)b)
+    BRC64(i64_gt_u, a > b)
+    BRC64(i64_le_s, (int64_t)a <= (int64_t)b)
+    BRC64(i64_le_u, a <= b)
+    BRC64(i64_ge_s, (int64_t)a >= (int64_t)b)
+    BRC64(i64_ge_u, a >= b)
 L_br_table: {
     uint64_t i = (uint32_t)S(1), n = IMM(2);
     if (i > n)
@@ -181,7 +235,13 @@ L_call: {
     fr->fp = (uint64_t *)fp;
     fr->inst = inst;
     fr->fn = fn;
-    memset(nfp + callee->nparams * 8, 0, (size_t)callee->nlocals * 8);
+    {
+        uint64_t *lp = (uint64_t *)nfp + callee->nparams;
+        for (uint32_t k = callee->nlocals; k; k--) {
+            *lp++ = 0;
+            __asm__("" ::: "memory");   /* a short loop, not a memset call */
+        }
+    }
     fp = nfp;
     fn = callee;
     ip = callee->code;
@@ -221,12 +281,11 @@ generic_call:
         uint64_t *top = (uint64_t *)fp + fn->frame_slots;
         if (top > s->sp)
             s->sp = top;
-        s->gas_used = gas;
+        s->gas_used = GAS_USED();
         int rc = wasm__call_host(s, cf, inst, (uint64_t *)nfp, trap);
         s->sp = osp;
         s->nframes--;
-        gas = s->gas_used;
-        glimit = s->gas_limit;
+        GAS_LOAD();
         LOAD_MEM();
         if (rc) {
             tc = (wasm_trap_code)rc;
@@ -643,10 +702,10 @@ trapped:
     wasm__trap_set(trap, tc, tmsg);
 trapped_filled:
     s->nframes = base_frames;
-    s->gas_used = gas;
+    s->gas_used = GAS_USED();
     return tc ? (int)tc : WASM_TRAP_HOST;
 done:
-    s->gas_used = gas;
+    s->gas_used = GAS_USED();
     return 0;
 }
 

@@ -56,6 +56,10 @@ typedef struct tr {
     uint32_t dead_nest;
     int64_t last_dst;
     uint32_t last_h;
+    int last_cmp;           /* instruction that wrote last_dst: compare index
+                               0..19 (WASM_BRC_OPS), 100/101 i32/i64.eqz, -1 */
+    bool last_imm;          /* ... in its immediate form */
+    size_t last_start;      /* ... starting at this word */
     bool oom;
 } tr;
 
@@ -111,6 +115,7 @@ static void emit_dst(tr *t, uint32_t h)
     size_t pos = emit_u(t, SO(t->base + h));
     t->last_dst = (int64_t)pos;
     t->last_h = h;
+    t->last_cmp = -1;
 }
 
 static void tfix_add(tr *t, size_t pos)
@@ -337,6 +342,13 @@ static void emit_return(tr *t)
         emit_h(t, WOP_ret);
         return;
     }
+    if (n == 1 && t->vs[t->h - 1].kind == V_STK && t->last_dst >= 0 && t->last_h == t->h - 1 &&
+        !t->oom) {
+        /* the value's producer writes the result slot directly */
+        t->code[t->last_dst].u = SO(0);
+        emit_h(t, WOP_ret);
+        return;
+    }
     vent saved[8];
     vent *sv = n <= 8 ? saved : malloc(n * sizeof *sv);
     if (!sv) {
@@ -453,14 +465,106 @@ static const int SAT_OPS[8] = {
     WOP_i64_trunc_sat_f64_s, WOP_i64_trunc_sat_f64_u,
 };
 
+static void note_cmp(tr *t, int op, bool imm, size_t start);
+
+/* Index of the negated compare (eq<->ne, lt<->ge, gt<->le). */
+static const int CMP_INV[10] = {1, 0, 8, 9, 6, 7, 4, 5, 2, 3};
+
+static int cmp_op(int k, bool imm)
+{
+    int op = k < 10 ? WOP_i32_eq + k : WOP_i64_eq + (k - 10);
+    return imm ? WOP_i32_add_i + (op - WOP_i32_add) : op;
+}
+
 static void tr_unop(tr *t, int op)
 {
+    uint32_t top = t->h - 1;
+    if (op == WOP_i32_eqz && t->vs[top].kind == V_STK && t->last_dst >= 0 && t->last_h == top &&
+        t->last_cmp >= 0 && t->last_cmp < 20 && !t->oom) {
+        /* eqz of a compare just emitted: invert the compare in place */
+        int k = t->last_cmp;
+        k = (k / 10) * 10 + CMP_INV[k % 10];
+        t->code[t->last_start].h = t->H[cmp_op(k, t->last_imm)];
+        t->last_cmp = k;
+        return;
+    }
     uint64_t a = use(t, t->h - 1);
+    size_t start = t->n;
     emit_h(t, op);
     emit_dst(t, t->h - 1);
     emit_u(t, a);
+    if (op == WOP_i32_eqz || op == WOP_i64_eqz)
+        note_cmp(t, op, false, start);
     t->h--;
     push_stk(t);
+}
+
+static void note_cmp(tr *t, int op, bool imm, size_t start)
+{
+    int k = -1;
+    if (op >= WOP_i32_eq && op <= WOP_i32_ge_u)
+        k = op - WOP_i32_eq;
+    else if (op >= WOP_i64_eq && op <= WOP_i64_ge_u)
+        k = 10 + (op - WOP_i64_eq);
+    else if (op == WOP_i32_eqz)
+        k = 100;
+    else if (op == WOP_i64_eqz)
+        k = 101;
+    t->last_cmp = k;
+    t->last_imm = imm;
+    t->last_start = start;
+}
+
+/* A branch condition taken off the top of the stack: a slot, or a compare
+ * just emitted (then removed from the code and fused into the branch). */
+typedef struct cond {
+    int cmp;        /* -1 plain slot a; 0..19 compare; 100/101 eqz of a */
+    bool imm;
+    uint64_t a, b;
+} cond;
+
+static cond take_cond(tr *t)
+{
+    cond c = {-1, false, 0, 0};
+    uint32_t top = t->h - 1;
+    if (t->vs[top].kind == V_STK && t->last_dst >= 0 && t->last_h == top && t->last_cmp >= 0 &&
+        !t->oom) {
+        c.cmp = t->last_cmp;
+        c.imm = t->last_imm;
+        c.a = t->code[t->last_start + 2].u;
+        if (c.cmp < 100)
+            c.b = t->code[t->last_start + 3].u;
+        t->n = t->last_start;
+        t->last_dst = -1;
+    } else {
+        c.a = use(t, top);
+    }
+    t->h--;
+    return c;
+}
+
+/* Emit a jump taken when the condition's truth equals `when`; the caller
+ * emits the target word next. */
+static void emit_cond(tr *t, const cond *c, bool when)
+{
+    if (c->cmp < 0) {
+        emit_h(t, when ? WOP_br_if : WOP_br_unless);
+        emit_u(t, c->a);
+    } else if (c->cmp == 100 || c->cmp == 101) {
+        bool w = !when;   /* eqz(a) true <=> a == 0 */
+        if (c->cmp == 100)
+            emit_h(t, w ? WOP_br_if : WOP_br_unless);
+        else
+            emit_h(t, w ? WOP_br_if64 : WOP_br_unless64);
+        emit_u(t, c->a);
+    } else {
+        int k = c->cmp;
+        if (!when)
+            k = (k / 10) * 10 + CMP_INV[k % 10];
+        emit_h(t, WOP_brc_i32_eq + 2 * k + (c->imm ? 1 : 0));
+        emit_u(t, c->a);
+        emit_u(t, c->b);
+    }
 }
 
 static void tr_binop(tr *t, const opinfo *oi)
@@ -475,17 +579,21 @@ static void tr_binop(tr *t, const opinfo *oi)
         uint32_t other = imm_side == (int)ib ? ia : ib;
         uint64_t bits = t->vs[imm_side].bits;
         uint64_t a = use(t, other);
+        size_t start = t->n;
         emit_h(t, WOP_i32_add_i + (oi->op - WOP_i32_add));
         emit_dst(t, ia);
         emit_u(t, a);
         emit_u(t, bits);
+        note_cmp(t, oi->op, true, start);
     } else {
         uint64_t a = use(t, ia);
         uint64_t b = use(t, ib);
+        size_t start = t->n;
         emit_h(t, oi->op);
         emit_dst(t, ia);
         emit_u(t, a);
         emit_u(t, b);
+        note_cmp(t, oi->op, false, start);
     }
     t->h -= 2;
     push_stk(t);
@@ -623,7 +731,8 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 t->dead_nest++;
                 break;
             }
-            count(t, false);
+            /* block and loop weigh no gas (docs/wasm.md) */
+            t->last_dst = -1;
             materialize_all(t);
             ctrl *cc = push_ctrl(t, opc == 0x02 ? C_BLOCK : C_LOOP, np, nr);
             if (cc && opc == 0x03)
@@ -637,14 +746,10 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 t->dead_nest++;
                 break;
             }
-            count(t, false);
-            t->h--;
+            count(t, true);
+            cond cd = take_cond(t);
             materialize_all(t);
-            t->h++;
-            uint64_t cnd = use(t, t->h - 1);
-            t->h--;
-            emit_h(t, WOP_br_unless);
-            emit_u(t, cnd);
+            emit_cond(t, &cd, false);
             int64_t fix = -1;
             emit_fwd(t, &fix);
             gas_end(t);
@@ -712,18 +817,15 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
         case 0x0d: { /* br_if */
             uint32_t l = wasm_ru_u32(&p);
             if (t->dead) break;
-            count(t, false);
-            uint64_t cnd = use(t, t->h - 1);
-            t->h--;
+            count(t, true);
+            cond cd = take_cond(t);
             ctrl *cc = &t->cs[t->nc - 1 - l];
             if (branch_is_plain(t, cc)) {
-                emit_h(t, WOP_br_if);
-                emit_u(t, cnd);
+                emit_cond(t, &cd, true);
                 emit_plain_target(t, cc);
                 gas_end(t);
             } else {
-                emit_h(t, WOP_br_unless);
-                emit_u(t, cnd);
+                emit_cond(t, &cd, false);
                 int64_t skip = -1;
                 emit_fwd(t, &skip);
                 emit_branch(t, cc);
@@ -779,7 +881,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
         }
         case 0x0f: /* return */
             if (t->dead) break;
-            count(t, false);
+            count(t, true);
             emit_return(t);
             gas_end(t);
             t->dead = true;

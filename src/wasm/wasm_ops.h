@@ -59,6 +59,8 @@
     X(br)               /* T */ \
     X(br_if)            /* a, T: jump if a != 0 */ \
     X(br_unless)        /* a, T: jump if a == 0 */ \
+    X(br_if64)          /* a, T: jump if a (64 bits) != 0 */ \
+    X(br_unless64)      /* a, T: jump if a (64 bits) == 0 */ \
     X(br_table)         /* a, imm n, T*(n+1) */ \
     X(call)             /* fn, imm argoff */ \
     X(call_import)      /* imm funcidx, imm argoff */ \
@@ -86,7 +88,14 @@
     X(data_drop)        /* imm seg */ \
     X(trap_oob)         /* always "out of bounds memory access" */
 
-#define WASM_IMM_VARIANT(n) X(n##_i)
+/* Compare-and-branch (a compare fused with the br_if/if that consumes it):
+ * brc_NAME a, b, T and brc_NAME_i a, imm, T jump to T when the compare
+ * holds. Same order as the compares in WASM_IBIN_OPS. */
+#define WASM_BRC_OPS(X) \
+    X(i32_eq) X(i32_ne) X(i32_lt_s) X(i32_lt_u) X(i32_gt_s) X(i32_gt_u) \
+    X(i32_le_s) X(i32_le_u) X(i32_ge_s) X(i32_ge_u) \
+    X(i64_eq) X(i64_ne) X(i64_lt_s) X(i64_lt_u) X(i64_gt_s) X(i64_gt_u) \
+    X(i64_le_s) X(i64_le_u) X(i64_ge_s) X(i64_ge_u)
 
 enum {
 #define X(n) WOP_##n,
@@ -98,6 +107,9 @@ enum {
 #undef X
 #define X(n) WOP_##n##_i,
     WASM_IBIN_OPS(X)
+#undef X
+#define X(n) WOP_brc_##n, WOP_brc_##n##_i,
+    WASM_BRC_OPS(X)
 #undef X
     WOP__COUNT
 };

@@ -1,0 +1,664 @@
+/* test_runtime.c - the engine's back-end through the public API: exact gas
+ * counts, memory limits, call-stack exhaustion, host functions (re-entry,
+ * traps through them), determinism, table/global/memory host objects and
+ * import matching. Modules are assembled by hand with a tiny builder. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wasm/wasm.h"
+
+/* ---- a tiny module builder ---- */
+
+typedef struct bb {
+    uint8_t b[8192];
+    size_t n;
+} bb;
+
+static void put(bb *x, uint8_t v)
+{
+    assert_true(x->n < sizeof x->b);
+    x->b[x->n++] = v;
+}
+
+static void putn(bb *x, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        put(x, ((const uint8_t *)p)[i]);
+}
+
+static void uleb(bb *x, uint64_t v)
+{
+    do {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        put(x, (uint8_t)(c | (v ? 0x80 : 0)));
+    } while (v);
+}
+
+static void name(bb *x, const char *s)
+{
+    uleb(x, strlen(s));
+    putn(x, s, strlen(s));
+}
+
+typedef struct tmod {
+    bb types, imports, funcs, mems, globals, exports, code;
+    uint32_t ntypes, nimports, nfuncs, nmems, nglobals, nexports;
+} tmod;
+
+static uint8_t vt(char c)
+{
+    return c == 'i' ? 0x7f : c == 'I' ? 0x7e : c == 'f' ? 0x7d : 0x7c;
+}
+
+/* params/results as strings of i (i32), I (i64), f (f32), F (f64). */
+static uint32_t tm_type(tmod *m, const char *params, const char *results)
+{
+    put(&m->types, 0x60);
+    uleb(&m->types, strlen(params));
+    for (const char *p = params; *p; p++)
+        put(&m->types, vt(*p));
+    uleb(&m->types, strlen(results));
+    for (const char *p = results; *p; p++)
+        put(&m->types, vt(*p));
+    return m->ntypes++;
+}
+
+static uint32_t tm_import_func(tmod *m, const char *mod, const char *nm, uint32_t type)
+{
+    name(&m->imports, mod);
+    name(&m->imports, nm);
+    put(&m->imports, 0x00);
+    uleb(&m->imports, type);
+    m->nimports++;
+    return m->nimports - 1;   /* only function imports are used here */
+}
+
+static void tm_export(tmod *m, const char *nm, uint8_t kind, uint32_t idx)
+{
+    name(&m->exports, nm);
+    put(&m->exports, kind);
+    uleb(&m->exports, idx);
+    m->nexports++;
+}
+
+/* A function: locals as a string of types, body without the final end. */
+static uint32_t tm_func(tmod *m, uint32_t type, const char *locals, const uint8_t *body,
+                        size_t len, const char *export_name)
+{
+    uleb(&m->funcs, type);
+    bb f = {.n = 0};
+    uleb(&f, strlen(locals));
+    for (const char *p = locals; *p; p++) {
+        put(&f, 1);
+        put(&f, vt(*p));
+    }
+    putn(&f, body, len);
+    put(&f, 0x0b);
+    uleb(&m->code, f.n);
+    putn(&m->code, f.b, f.n);
+    uint32_t idx = m->nimports + m->nfuncs++;
+    if (export_name)
+        tm_export(m, export_name, 0, idx);
+    return idx;
+}
+
+static void tm_memory(tmod *m, uint32_t min, int64_t max, const char *export_name)
+{
+    put(&m->mems, max < 0 ? 0 : 1);
+    uleb(&m->mems, min);
+    if (max >= 0)
+        uleb(&m->mems, (uint64_t)max);
+    if (export_name)
+        tm_export(m, export_name, 2, m->nmems);
+    m->nmems++;
+}
+
+static void section(bb *out, uint8_t id, uint32_t count, const bb *content)
+{
+    if (!count)
+        return;
+    bb s = {.n = 0};
+    uleb(&s, count);
+    putn(&s, content->b, content->n);
+    put(out, id);
+    uleb(out, s.n);
+    putn(out, s.b, s.n);
+}
+
+static wasm_module *tm_build(tmod *m)
+{
+    static bb out;
+    out.n = 0;
+    putn(&out, "\0asm\1\0\0\0", 8);
+    section(&out, 1, m->ntypes, &m->types);
+    section(&out, 2, m->nimports, &m->imports);
+    section(&out, 3, m->nfuncs, &m->funcs);
+    section(&out, 5, m->nmems, &m->mems);
+    section(&out, 6, m->nglobals, &m->globals);
+    section(&out, 7, m->nexports, &m->exports);
+    section(&out, 10, m->nfuncs, &m->code);
+    wasm_module *mod = NULL;
+    ao_error err = {0};
+    int rc = wasm_module_new(out.b, out.n, &mod, &err);
+    if (rc)
+        fprintf(stderr, "module: %s\n", err.msg);
+    assert_int_equal(rc, AO_OK);
+    return mod;
+}
+
+static wasm_func *export_func(wasm_instance *inst, const char *nm)
+{
+    wasm_extern ex;
+    assert_int_equal(wasm_instance_export(inst, nm, &ex), AO_OK);
+    assert_int_equal(ex.kind, WASM_EXTERN_FUNC);
+    return ex.of.func;
+}
+
+static wasm_val i32v(uint32_t v)
+{
+    wasm_val x;
+    memset(&x, 0, sizeof x);
+    x.type = WASM_I32;
+    x.of.i32 = v;
+    return x;
+}
+
+/* Call f(arg) -> i32; returns the AO code, result in *out. */
+static int call1(wasm_store *s, wasm_func *f, uint32_t arg, uint32_t *out, wasm_trap *trap)
+{
+    wasm_val a = i32v(arg), r;
+    memset(&r, 0, sizeof r);
+    int rc = wasm_func_call(s, f, &a, 1, &r, 1, trap, NULL);
+    if (rc == AO_OK)
+        *out = r.of.i32;
+    return rc;
+}
+
+/* ---- gas ---- */
+
+/* count(n): a loop running n times; returns n. Weighting (docs/wasm.md):
+ * block, loop, else and end weigh 0, every other instruction 1, so
+ * gas(count(n)) = 12 n + 4. */
+static const uint8_t COUNT_BODY[] = {
+    0x02, 0x40,             /* block */
+    0x03, 0x40,             /*   loop */
+    0x20, 0x00, 0x45,       /*     local.get 0, i32.eqz */
+    0x0d, 0x01,             /*     br_if 1 */
+    0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,   /* n = n - 1 */
+    0x20, 0x01, 0x41, 0x01, 0x6a, 0x21, 0x01,   /* c = c + 1 */
+    0x0c, 0x00,             /*     br 0 */
+    0x0b, 0x0b,             /*   end end */
+    0x20, 0x01,             /* local.get 1 */
+};
+
+static wasm_module *count_module(void)
+{
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_func(&m, t, "i", COUNT_BODY, sizeof COUNT_BODY, "count");
+    return tm_build(&m);
+}
+
+static void gas_exact_counts(void **state)
+{
+    (void)state;
+    wasm_module *mod = count_module();
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    wasm_func *f = export_func(inst, "count");
+    uint32_t r = 0;
+    static const uint32_t ns[] = {0, 1, 10, 1000};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(call1(s, f, ns[i], &r, NULL), AO_OK);
+        assert_int_equal(r, ns[i]);
+        assert_int_equal(wasm_store_gas_used(s), 12ull * ns[i] + 4);
+    }
+    /* gas accumulates across calls */
+    wasm_store_set_gas_used(s, 0);
+    assert_int_equal(call1(s, f, 10, &r, NULL), AO_OK);
+    assert_int_equal(call1(s, f, 10, &r, NULL), AO_OK);
+    assert_int_equal(wasm_store_gas_used(s), 2 * 124);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+static void gas_limit_traps(void **state)
+{
+    (void)state;
+    wasm_module *mod = count_module();
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    wasm_func *f = export_func(inst, "count");
+    uint32_t r = 0;
+    /* exactly enough */
+    wasm_store_set_gas_limit(s, 124);
+    assert_int_equal(call1(s, f, 10, &r, NULL), AO_OK);
+    assert_int_equal(wasm_store_gas_used(s), 124);
+    /* one short: traps, deterministically at the same point */
+    wasm_trap trap;
+    uint64_t used[2];
+    for (int k = 0; k < 2; k++) {
+        wasm_store_set_gas_used(s, 0);
+        wasm_store_set_gas_limit(s, 123);
+        assert_int_equal(call1(s, f, 10, &r, &trap), AO_ETRAP);
+        assert_int_equal(trap.code, WASM_TRAP_OUT_OF_GAS);
+        assert_string_equal(trap.msg, "out of gas");
+        used[k] = wasm_store_gas_used(s);
+        assert_true(used[k] > 123);
+    }
+    assert_int_equal(used[0], used[1]);
+    /* a call made with the gas already spent traps at once */
+    wasm_store_set_gas_limit(s, 10);
+    wasm_store_set_gas_used(s, 10);
+    assert_int_equal(call1(s, f, 0, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_OUT_OF_GAS);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+/* ---- memory limits ---- */
+
+static void memory_grow_respects_store_limit(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    static const uint8_t grow[] = {0x20, 0x00, 0x40, 0x00};  /* memory.grow */
+    static const uint8_t size[] = {0x3f, 0x00};              /* memory.size */
+    tm_memory(&m, 1, -1, "mem");
+    tm_func(&m, t, "", grow, sizeof grow, "grow");
+    tm_func(&m, t, "", size, sizeof size, "size");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_store_set_max_memory_pages(s, 3);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    wasm_func *g = export_func(inst, "grow"), *sz = export_func(inst, "size");
+    uint32_t r = 0;
+    assert_int_equal(call1(s, g, 2, &r, NULL), AO_OK);
+    assert_int_equal(r, 1);
+    assert_int_equal(call1(s, g, 1, &r, NULL), AO_OK);
+    assert_int_equal(r, 0xffffffffu);      /* -1: beyond the store limit */
+    assert_int_equal(call1(s, sz, 0, &r, NULL), AO_OK);
+    assert_int_equal(r, 3);
+    wasm_memory *mem = wasm_instance_memory(inst, 0);
+    assert_non_null(mem);
+    assert_int_equal(wasm_memory_pages(mem), 3);
+    assert_int_equal(wasm_memory_size(mem), 3 * 65536);
+    assert_int_equal(wasm_memory_grow(mem, 1), -1);
+    assert_int_equal(wasm_memory_grow(mem, 0), 3);
+    /* the grown pages are usable and zero */
+    uint8_t *d = wasm_memory_data(mem);
+    assert_int_equal(d[3 * 65536 - 1], 0);
+    d[3 * 65536 - 1] = 7;
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+static void memory_host_object(void **state)
+{
+    (void)state;
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_limits lim = {.min = 1, .max = 2, .has_max = true};
+    wasm_memory *mem;
+    assert_int_equal(wasm_memory_new(s, &lim, &mem, NULL), AO_OK);
+    assert_int_equal(wasm_memory_grow(mem, 1), 1);
+    assert_int_equal(wasm_memory_grow(mem, 1), -1);    /* own maximum */
+    lim.min = 3;
+    ao_error err;
+    assert_int_not_equal(wasm_memory_new(s, &lim, &mem, &err), AO_OK);
+    /* memory64 without maximum: grows past the first reservation */
+    wasm_limits l64 = {.min = 0, .is64 = true};
+    assert_int_equal(wasm_memory_new(s, &l64, &mem, NULL), AO_OK);
+    assert_int_equal(wasm_memory_grow(mem, 2), 0);
+    wasm_memory_data(mem)[2 * 65536 - 1] = 1;
+    wasm_store_free(s);
+}
+
+/* ---- call stack ---- */
+
+/* rec(n) = n == 0 ? 0 : rec(n - 1) + 1 */
+static const uint8_t REC_BODY[] = {
+    0x20, 0x00, 0x45, 0x04, 0x7f,     /* local.get 0, i32.eqz, if (result i32) */
+    0x41, 0x00,                       /*   i32.const 0 */
+    0x05,                             /* else */
+    0x20, 0x00, 0x41, 0x01, 0x6b,     /*   n - 1 */
+    0x10, 0x00,                       /*   call 0 */
+    0x41, 0x01, 0x6a,                 /*   + 1 */
+    0x0b,                             /* end */
+};
+
+static void deep_recursion_traps(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_func(&m, t, "", REC_BODY, sizeof REC_BODY, "rec");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    wasm_func *f = export_func(inst, "rec");
+    uint32_t r = 0;
+    wasm_trap trap;
+    assert_int_equal(call1(s, f, 5000, &r, NULL), AO_OK);
+    assert_int_equal(r, 5000);
+    /* unbounded: a trap, not a crash */
+    assert_int_equal(call1(s, f, 0xffffffffu, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_STACK_EXHAUSTED);
+    assert_string_equal(trap.msg, "call stack exhausted");
+    /* the store is usable afterwards */
+    assert_int_equal(call1(s, f, 10, &r, NULL), AO_OK);
+    assert_int_equal(r, 10);
+    /* an explicit depth limit */
+    wasm_store_set_max_call_depth(s, 100);
+    assert_int_equal(call1(s, f, 50, &r, NULL), AO_OK);
+    assert_int_equal(call1(s, f, 200, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_STACK_EXHAUSTED);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+/* ---- host functions ---- */
+
+typedef struct hctx {
+    wasm_func *inner;     /* wasm function the host calls back */
+    int mode;             /* 0 re-enter, 1 trap, 2 swallow nested trap, 3 recurse */
+    wasm_func *outer;
+    int calls;
+    bool direct;          /* called from C: no calling instance */
+} hctx;
+
+static int host_cb(wasm_call_ctx *ctx, void *user, const wasm_val *args, wasm_val *results)
+{
+    hctx *h = user;
+    h->calls++;
+    if (h->direct)
+        assert_null(wasm_ctx_instance(ctx));
+    else
+        assert_non_null(wasm_ctx_instance(ctx));
+    wasm_store *s = wasm_ctx_store(ctx);
+    wasm_trap trap;
+    wasm_val r;
+    memset(&r, 0, sizeof r);
+    switch (h->mode) {
+    case 0: {
+        wasm_val a = i32v(args[0].of.i32);
+        int rc = wasm_func_call(s, h->inner, &a, 1, &r, 1, &trap, NULL);
+        assert_int_equal(rc, AO_OK);
+        results[0] = i32v(r.of.i32 + 100);
+        return 0;
+    }
+    case 1:
+        return wasm_ctx_trap(ctx, 42, "boom %d", 7);
+    case 2: {
+        wasm_val a = i32v(0);
+        int rc = wasm_func_call(s, h->inner, &a, 1, &r, 1, &trap, NULL);
+        assert_int_equal(rc, AO_ETRAP);
+        assert_int_equal(trap.code, WASM_TRAP_UNREACHABLE);
+        results[0] = i32v(7);
+        return 0;
+    }
+    default: {
+        wasm_val a = i32v(args[0].of.i32 + 1);
+        int rc = wasm_func_call(s, h->outer, &a, 1, &r, 1, &trap, NULL);
+        if (rc != AO_OK) {
+            /* pass the nested trap on */
+            return wasm_ctx_trap(ctx, trap.code, "%s", trap.msg);
+        }
+        results[0] = r;
+        return 0;
+    }
+    }
+}
+
+static void host_functions(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_import_func(&m, "env", "cb", t);
+    static const uint8_t run[] = {0x20, 0x00, 0x10, 0x00, 0x41, 0x01, 0x6a};   /* cb(x) + 1 */
+    static const uint8_t dbl[] = {0x20, 0x00, 0x41, 0x02, 0x6c};               /* x * 2 */
+    static const uint8_t unr[] = {0x00};                                        /* unreachable */
+    tm_func(&m, t, "", run, sizeof run, "run");
+    tm_func(&m, t, "", dbl, sizeof dbl, "double");
+    tm_func(&m, t, "", unr, sizeof unr, "unr");
+    wasm_module *mod = tm_build(&m);
+    assert_int_equal(wasm_module_import_count(mod), 1);
+
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    hctx h = {0};
+    uint8_t ip[1] = {WASM_I32}, rp[1] = {WASM_I32};
+    wasm_functype ft = {1, 1, ip, rp};
+    wasm_func *cb;
+    assert_int_equal(wasm_func_new_host(s, &ft, host_cb, &h, &cb, NULL), AO_OK);
+    wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = cb};
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, &imp, 1, &inst, NULL, NULL), AO_OK);
+    wasm_func *frun = export_func(inst, "run");
+    h.inner = export_func(inst, "double");
+    h.outer = frun;
+    uint32_t r = 0;
+    wasm_trap trap;
+
+    h.mode = 0;   /* re-entry: (5 * 2 + 100) + 1 */
+    assert_int_equal(call1(s, frun, 5, &r, NULL), AO_OK);
+    assert_int_equal(r, 111);
+
+    h.mode = 1;   /* host trap through wasm */
+    assert_int_equal(call1(s, frun, 5, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_HOST);
+    assert_int_equal(trap.host_code, 42);
+    assert_string_equal(trap.msg, "boom 7");
+
+    h.mode = 2;   /* a nested trap is a value for the host */
+    h.inner = export_func(inst, "unr");
+    assert_int_equal(call1(s, frun, 5, &r, NULL), AO_OK);
+    assert_int_equal(r, 8);
+
+    h.mode = 3;   /* unbounded wasm -> host -> wasm recursion: a trap */
+    h.calls = 0;
+    assert_int_equal(call1(s, frun, 0, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_HOST);
+    assert_string_equal(trap.msg, "call stack exhausted");
+    assert_true(h.calls > 10);
+
+    h.mode = 0;   /* still usable */
+    h.inner = export_func(inst, "double");
+    assert_int_equal(call1(s, frun, 1, &r, NULL), AO_OK);
+    assert_int_equal(r, 103);
+
+    /* a host function called directly */
+    h.direct = true;
+    assert_int_equal(call1(s, cb, 4, &r, NULL), AO_OK);
+    assert_int_equal(r, 108);
+
+    /* wrong argument count / type */
+    wasm_val bad = {.type = WASM_I64};
+    wasm_val out;
+    assert_int_equal(wasm_func_call(s, frun, &bad, 1, &out, 1, NULL, NULL), AO_EINVAL);
+    assert_int_equal(wasm_func_call(s, frun, NULL, 0, &out, 1, NULL, NULL), AO_EINVAL);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+static void import_matching(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    uint32_t t2 = tm_type(&m, "I", "i");
+    tm_import_func(&m, "env", "cb", t);
+    (void)t2;
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    uint8_t i64p[1] = {WASM_I64}, i32r[1] = {WASM_I32};
+    wasm_functype ft = {1, 1, i64p, i32r};
+    wasm_func *cb;
+    assert_int_equal(wasm_func_new_host(s, &ft, host_cb, NULL, &cb, NULL), AO_OK);
+    wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = cb};
+    wasm_instance *inst;
+    ao_error err;
+    assert_int_equal(wasm_instantiate(s, mod, &imp, 1, &inst, NULL, &err), AO_EINVAL);
+    assert_non_null(strstr(err.msg, "incompatible import type"));
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, &err), AO_EINVAL);
+    assert_non_null(strstr(err.msg, "unknown import"));
+    wasm_global *g;
+    wasm_val gv = i32v(1);
+    assert_int_equal(wasm_global_new(s, &gv, false, &g, NULL), AO_OK);
+    wasm_extern gimp = {.kind = WASM_EXTERN_GLOBAL, .of.global = g};
+    assert_int_equal(wasm_instantiate(s, mod, &gimp, 1, &inst, NULL, &err), AO_EINVAL);
+    assert_non_null(strstr(err.msg, "incompatible import type"));
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+static void globals_and_tables(void **state)
+{
+    (void)state;
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_global *g;
+    wasm_val v = {.type = WASM_F32};
+    v.of.f32 = 0x7fa00001u;   /* a signalling NaN pattern survives */
+    assert_int_equal(wasm_global_new(s, &v, true, &g, NULL), AO_OK);
+    wasm_val out;
+    wasm_global_get(g, &out);
+    assert_int_equal(out.type, WASM_F32);
+    assert_int_equal(out.of.f32, 0x7fa00001u);
+    wasm_val w = i32v(3);
+    assert_int_equal(wasm_global_set(g, &w), AO_EINVAL);   /* wrong type */
+    wasm_global *c;
+    assert_int_equal(wasm_global_new(s, &w, false, &c, NULL), AO_OK);
+    assert_int_equal(wasm_global_set(c, &w), AO_EINVAL);   /* immutable */
+
+    wasm_limits lim = {.min = 2, .max = 4, .has_max = true};
+    wasm_table *t;
+    assert_int_equal(wasm_table_new(s, WASM_EXTERNREF, &lim, &t, NULL), AO_OK);
+    assert_int_equal(wasm_table_size(t), 2);
+    wasm_val e = {.type = WASM_EXTERNREF};
+    e.of.ext = &lim;
+    assert_int_equal(wasm_table_set(t, 1, &e), AO_OK);
+    assert_int_equal(wasm_table_get(t, 1, &out), AO_OK);
+    assert_ptr_equal(out.of.ext, &lim);
+    assert_int_equal(wasm_table_get(t, 0, &out), AO_OK);
+    assert_null(out.of.ext);
+    assert_int_equal(wasm_table_get(t, 2, &out), AO_EINVAL);
+    assert_int_equal(wasm_table_set(t, 2, &e), AO_EINVAL);
+    wasm_store_free(s);
+}
+
+/* ---- determinism ---- */
+
+/* fill(n): n LCG steps, each stored at (x >> 16) & 0xfffc; returns x. */
+static const uint8_t FILL_BODY[] = {
+    0x41, 0x01, 0x21, 0x01,                       /* x = 1 */
+    0x02, 0x40, 0x03, 0x40,                       /* block loop */
+    0x20, 0x00, 0x45, 0x0d, 0x01,                 /* br_if 1 (n == 0) */
+    0x20, 0x01, 0x41, 0xed, 0x9c, 0x99, 0x8e, 0x04, 0x6c,  /* x * 1103515245 */
+    0x41, 0xb9, 0xe0, 0x00, 0x6a, 0x21, 0x01,     /* + 12345 -> x */
+    0x20, 0x01, 0x41, 0x10, 0x76,                 /* x >> 16 */
+    0x41, 0xfc, 0xff, 0x03, 0x71,                 /* & 0xfffc */
+    0x20, 0x01, 0x36, 0x02, 0x00,                 /* i32.store */
+    0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00,     /* n - 1 */
+    0x0c, 0x00, 0x0b, 0x0b,                       /* br 0 end end */
+    0x20, 0x01,
+};
+
+static void run_fill(uint8_t *mem_out, uint64_t *gas, uint32_t *res)
+{
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_memory(&m, 1, 1, NULL);
+    tm_func(&m, t, "i", FILL_BODY, sizeof FILL_BODY, "fill");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    assert_int_equal(call1(s, export_func(inst, "fill"), 5000, res, NULL), AO_OK);
+    memcpy(mem_out, wasm_memory_data(wasm_instance_memory(inst, 0)), 65536);
+    *gas = wasm_store_gas_used(s);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+static void determinism(void **state)
+{
+    (void)state;
+    uint8_t *a = malloc(65536), *b = malloc(65536);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint64_t ga, gb;
+    uint32_t ra, rb;
+    run_fill(a, &ga, &ra);
+    run_fill(b, &gb, &rb);
+    assert_int_equal(ra, rb);
+    assert_int_equal(ga, gb);
+    assert_memory_equal(a, b, 65536);
+    /* it did write something */
+    size_t nz = 0;
+    for (size_t i = 0; i < 65536; i++)
+        nz += a[i] != 0;
+    assert_true(nz > 1000);
+    /* independent computation of the result */
+    uint32_t x = 1;
+    for (int i = 0; i < 5000; i++)
+        x = x * 1103515245u + 12345u;
+    assert_int_equal(ra, x);
+    free(a);
+    free(b);
+}
+
+static void trap_names(void **state)
+{
+    (void)state;
+    assert_string_equal(wasm_trap_name(WASM_TRAP_UNREACHABLE), "unreachable");
+    assert_string_equal(wasm_trap_name(WASM_TRAP_MEMORY_OOB), "out of bounds memory access");
+    assert_string_equal(wasm_trap_name(WASM_TRAP_DIV_ZERO), "integer divide by zero");
+    assert_string_equal(wasm_trap_name(WASM_TRAP_INT_OVERFLOW), "integer overflow");
+    assert_string_equal(wasm_trap_name(WASM_TRAP_INVALID_CONVERSION), "invalid conversion to integer");
+    assert_string_equal(wasm_trap_name(WASM_TRAP_STACK_EXHAUSTED), "call stack exhausted");
+    assert_string_equal(wasm_trap_name(WASM_TRAP_INDIRECT_TYPE), "indirect call type mismatch");
+    assert_string_equal(wasm_trap_name(WASM_TRAP_UNINITIALIZED), "uninitialized element");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gas_exact_counts),
+        cmocka_unit_test(gas_limit_traps),
+        cmocka_unit_test(memory_grow_respects_store_limit),
+        cmocka_unit_test(memory_host_object),
+        cmocka_unit_test(deep_recursion_traps),
+        cmocka_unit_test(host_functions),
+        cmocka_unit_test(import_matching),
+        cmocka_unit_test(globals_and_tables),
+        cmocka_unit_test(determinism),
+        cmocka_unit_test(trap_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

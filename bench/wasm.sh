@@ -61,6 +61,7 @@ fi
 v8=1
 command -v node >/dev/null 2>&1 || { echo "!! node not found: V8 column skipped"; v8=0; }
 
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 rows=""
 for p in $PROGRAMS; do
     n=$(( $(size_of "$p") * SCALE / 100 ))
@@ -116,6 +117,7 @@ END {
     echo "## wasm"
     echo
     echo "Date: $(date -u). CPU: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)."
+    echo "Engine at commit $(git rev-parse --short HEAD 2>/dev/null); load average before the run: $load."
     echo "gcc -O2 native vs our engine vs Node $(node --version 2>/dev/null) (V8), same .wasm"
     echo "(clang-14 --target=wasm32 -O2). CPU time of the run(n) call, best of $RUNS run(s)."
     echo "Speed = native time / time (100% = native)."

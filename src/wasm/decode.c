@@ -30,6 +30,7 @@ typedef struct dec {
     size_t ctl_cap;
     size_t groups_len, groups_cap;
     uint64_t elem_items;      /* element segment items so far */
+    const uint8_t *names, *names_end;  /* contents of the "name" section */
     bool mem0_is64;           /* memory 0 is a memory64: memarg offsets are u64 */
     const uint8_t *datacount_op; /* first memory.init / data.drop seen */
 } dec;
@@ -967,9 +968,15 @@ static int decode_sections(dec *d, wasm_rd *r)
         r->p += size;
         int rc = AO_OK;
         if (id == 0) {
+            const uint8_t *name = s.p + 1;
             rc = rd_name(d, &s, NULL, NULL);
             if (rc)
                 return rc;
+            /* the first "name" section is read after all sections */
+            if (!d->names && s.p - name == 4 && !memcmp(name, "name", 4)) {
+                d->names = s.p;
+                d->names_end = s.end;
+            }
             continue;   /* contents skipped */
         }
         int rank = sec_rank(id);
@@ -1017,6 +1024,79 @@ static int decode_sections(dec *d, wasm_rd *r)
     return AO_OK;
 }
 
+/* ---- the "name" custom section ----
+ * Debug names only: the spec makes no module malformed because of it, so
+ * anything wrong in it just drops the names (all of them). */
+
+static char *names_str(wasm_rd *r)
+{
+    uint32_t n;
+    if (wasm_rd_u32(r, &n) || n > wasm_rd_left(r) || !utf8_valid(r->p, n))
+        return NULL;
+    char *str = malloc((size_t)n + 1);
+    if (!str)
+        return NULL;
+    memcpy(str, r->p, n);
+    str[n] = 0;
+    r->p += n;
+    return str;
+}
+
+static void drop_names(wasm_module *m)
+{
+    free(m->name);
+    m->name = NULL;
+    if (m->func_names) {
+        for (uint32_t i = 0; i < m->nfuncs; i++)
+            free(m->func_names[i]);
+        free(m->func_names);
+        m->func_names = NULL;
+    }
+}
+
+static void parse_names(dec *d)
+{
+    wasm_module *m = d->m;
+    wasm_rd r = { d->names, d->names_end };
+    int last = -1;
+    while (r.p < r.end) {
+        uint8_t id;
+        uint32_t size;
+        if (wasm_rd_byte(&r, &id) || wasm_rd_u32(&r, &size) || size > wasm_rd_left(&r) ||
+            (int)id <= last)
+            goto bad;
+        last = id;
+        wasm_rd s = { r.p, r.p + size };
+        r.p += size;
+        if (id == 0) {
+            if (!(m->name = names_str(&s)) || s.p != s.end)
+                goto bad;
+        } else if (id == 1) {
+            uint32_t n;
+            if (wasm_rd_u32(&s, &n) || n > wasm_rd_left(&s) || n > m->nfuncs)
+                goto bad;
+            m->func_names = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_names);
+            if (!m->func_names)
+                goto bad;
+            int64_t prev = -1;
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t idx;
+                if (wasm_rd_u32(&s, &idx) || (int64_t)idx <= prev || idx >= m->nfuncs)
+                    goto bad;
+                prev = idx;
+                if (!(m->func_names[idx] = names_str(&s)))
+                    goto bad;
+            }
+            if (s.p != s.end)
+                goto bad;
+        }
+        /* other subsections (locals, labels, ...) are skipped */
+    }
+    return;
+bad:
+    drop_names(m);
+}
+
 int wasm__decode(const uint8_t *bytes, size_t len, struct wasm_module **out, ao_error *err)
 {
     *out = NULL;
@@ -1059,6 +1139,8 @@ int wasm__decode(const uint8_t *bytes, size_t len, struct wasm_module **out, ao_
         wasm__destroy(m);
         return rc;
     }
+    if (d.names)
+        parse_names(&d);
     /* fill each group's first local index (params come first) */
     for (uint32_t i = 0; i < m->ncode; i++) {
         wasm_code *c = &m->code[i];
@@ -1100,6 +1182,7 @@ void wasm__destroy(struct wasm_module *m)
     free(m->code);
     free(m->groups);
     free(m->func_declared);
+    drop_names(m);
     free(m->bytes);
     free(m);
 }

@@ -222,6 +222,13 @@ struct wasm_module {
     uint8_t *func_declared;
     bool validated;
 
+    /* Debug names from the "name" custom section (NULL when absent or when
+     * that section is malformed, which the spec does not treat as an
+     * error): the module's name, and per function index its name or NULL
+     * (nfuncs entries). */
+    char *name;
+    char **func_names;
+
     /* Back-end's translated code, freed by back_free (if set) from
      * wasm__destroy. */
     void *back;
@@ -246,6 +253,12 @@ void wasm__destroy(struct wasm_module *m);
 static inline const wasm_functype *wasm__func_type(const struct wasm_module *m, uint32_t funcidx)
 {
     return &m->types[m->func_types[funcidx]];
+}
+
+/* Debug name of function funcidx, or NULL. */
+static inline const char *wasm__func_name(const struct wasm_module *m, uint32_t funcidx)
+{
+    return m->func_names && funcidx < m->nfuncs ? m->func_names[funcidx] : NULL;
 }
 
 /* Type of local `idx` of defined function `c` whose type is `ft`: params

@@ -1116,6 +1116,54 @@ static void no_local_groups(void **state)
     ao_buf_free(&b);
 }
 
+static void name_section(void **state)
+{
+    (void)state;
+    ao_buf b;
+    /* module name "mod", function 1 named "g" (function 0 unnamed), plus a
+     * local-names subsection that is skipped */
+    mod_begin(&b);
+    sec(&b, 1, "01600000");
+    sec(&b, 3, "020000");
+    code_sec(&b, 2, "000b", "000b");
+    sec(&b, 0, "046e616d65"
+               "00 04 036d6f64"
+               "01 04 01 01 0167"
+               "02 01 00");
+    wasm_module *m = NULL;
+    ao_error err;
+    assert_int_equal(wasm__decode(b.data, b.len, &m, &err), AO_OK);
+    ao_buf_free(&b);
+    assert_string_equal(m->name, "mod");
+    assert_null(wasm__func_name(m, 0));
+    assert_string_equal(wasm__func_name(m, 1), "g");
+    assert_null(wasm__func_name(m, 2));
+    wasm__destroy(m);
+    /* malformed name sections are ignored, never an error */
+    const char *bad[] = {
+        "046e616d65 01 06 02 01 0167 00 0166",   /* indices not increasing */
+        "046e616d65 01 04 01 05 0167",           /* index beyond the functions */
+        "046e616d65 01 04 01 00 02c080",         /* bad UTF-8 (and short) */
+        "046e616d65 00 04 036d6f64 00 02 0161",  /* subsection repeated */
+        "046e616d65 01 09 01",                   /* subsection beyond the section */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mod_begin(&b);
+        sec(&b, 1, "01600000");
+        sec(&b, 3, "020000");
+        code_sec(&b, 2, "000b", "000b");
+        sec(&b, 0, bad[i]);
+        m = NULL;
+        if (wasm__decode(b.data, b.len, &m, &err) != AO_OK)
+            fail_msg("case %zu: %s", i, err.msg);
+        ao_buf_free(&b);
+        assert_null(m->name);
+        assert_null(m->func_names);
+        assert_int_equal(wasm__validate(m, NULL), AO_OK);
+        wasm__destroy(m);
+    }
+}
+
 static void element_segments(void **state)
 {
     (void)state;
@@ -1349,6 +1397,7 @@ int main(void)
         cmocka_unit_test(introspection),
         cmocka_unit_test(stack_and_depth_bounds),
         cmocka_unit_test(no_local_groups),
+        cmocka_unit_test(name_section),
         cmocka_unit_test(element_segments),
         cmocka_unit_test(spec_core),
         cmocka_unit_test(spec_memory64),

@@ -185,6 +185,17 @@ static void cli_wasm_print_val(const wasm_val *v)
     }
 }
 
+/* The trap's name, then its message when it says more. */
+static void cli_wasm_print_trap(const wasm_trap *t)
+{
+    const char *name = wasm_trap_name(t->code);
+    fprintf(stderr, "%s", name ? name : "trap");
+    if (t->msg[0] && (!name || strcmp(t->msg, name)))
+        fprintf(stderr, ": %s", t->msg);
+    if (t->code == WASM_TRAP_HOST)
+        fprintf(stderr, " (host code %" PRId64 ")", t->host_code);
+}
+
 static int cli_wasm_load(const char *path, wasm_module **m, ao_error *err)
 {
     ao_buf b;
@@ -294,8 +305,9 @@ static int cli_wasm_run(int argc, char **argv)
     memset(&trap, 0, sizeof trap);
     rc = wasm_instantiate(s, m, NULL, 0, &inst, &trap, &err);
     if (rc == AO_ETRAP) {
-        fprintf(stderr, "trap: %s%s%s (during instantiation)\n", wasm_trap_name(trap.code),
-                trap.msg[0] ? ": " : "", trap.msg);
+        fprintf(stderr, "trap: ");
+        cli_wasm_print_trap(&trap);
+        fprintf(stderr, " (during instantiation)\n");
         printf("gas: %" PRIu64 "\n", wasm_store_gas_used(s));
         status = 1;
         goto out;
@@ -351,8 +363,9 @@ static int cli_wasm_run(int argc, char **argv)
         printf("gas: %" PRIu64 "\n", wasm_store_gas_used(s));
         status = 0;
     } else if (rc == AO_ETRAP) {
-        fprintf(stderr, "trap: %s%s%s\n", wasm_trap_name(trap.code), trap.msg[0] ? ": " : "",
-                trap.msg);
+        fprintf(stderr, "trap: ");
+        cli_wasm_print_trap(&trap);
+        fprintf(stderr, "\n");
         printf("gas: %" PRIu64 "\n", wasm_store_gas_used(s));
         status = 1;
     } else {

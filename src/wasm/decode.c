@@ -29,6 +29,8 @@ typedef struct dec {
     uint8_t *ctl;             /* block kinds of the body being scanned */
     size_t ctl_cap;
     size_t groups_len, groups_cap;
+    uint64_t elem_items;      /* element segment items so far */
+    const uint8_t *names, *names_end;  /* contents of the "name" section */
     bool mem0_is64;           /* memory 0 is a memory64: memarg offsets are u64 */
     const uint8_t *datacount_op; /* first memory.init / data.drop seen */
 } dec;
@@ -76,6 +78,15 @@ static int rd_count(dec *d, wasm_rd *r, uint32_t *n)
     RD(wasm_rd_u32(r, n), at);
     if (*n > wasm_rd_left(r))
         return fail(d, AO_EFORMAT, at, "unexpected end of section or function (count %u)", *n);
+    return AO_OK;
+}
+
+/* An engine limit of wasm_module.h. */
+static int limit(dec *d, const uint8_t *at, uint64_t n, uint64_t max, const char *what)
+{
+    if (n > max)
+        return fail(d, AO_ELIMIT, at, "too many %s: %llu (engine limit %llu)", what,
+                    (unsigned long long)n, (unsigned long long)max);
     return AO_OK;
 }
 
@@ -508,6 +519,8 @@ static int sec_type(dec *d, wasm_rd *r)
     int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
+    if ((rc = limit(d, r->p, n, WASM_MAX_TYPES, "types")))
+        return rc;
     /* every value type is one byte, so the pool never exceeds the section */
     m->types = calloc(n ? n : 1, sizeof *m->types);
     m->typepool = malloc(wasm_rd_left(r) ? wasm_rd_left(r) : 1);
@@ -553,6 +566,8 @@ static int sec_import(dec *d, wasm_rd *r)
     uint32_t n;
     int rc = rd_count(d, r, &n);
     if (rc)
+        return rc;
+    if ((rc = limit(d, r->p, n, WASM_MAX_IMPORTS, "imports")))
         return rc;
     m->imports = calloc(n ? n : 1, sizeof *m->imports);
     /* each space can hold at most n imports */
@@ -606,6 +621,8 @@ static int sec_import(dec *d, wasm_rd *r)
 /* Grows a space array to hold `total` entries. */
 static int grow(dec *d, void **arr, size_t total, size_t elsize, size_t old)
 {
+    if (total > UINT32_MAX)
+        return fail(d, AO_ELIMIT, NULL, "more than 2^32-1 entries in one index space");
     void *n = realloc(*arr, (total ? total : 1) * elsize);
     if (!n)
         return nomem(d);
@@ -620,6 +637,8 @@ static int sec_function(dec *d, wasm_rd *r)
     uint32_t n;
     int rc = rd_count(d, r, &n);
     if (rc)
+        return rc;
+    if ((rc = limit(d, r->p, (uint64_t)m->nfuncs + n, WASM_MAX_FUNCS, "functions")))
         return rc;
     size_t total = (size_t)m->nfuncs + n;
     if ((rc = grow(d, (void **)&m->func_types, total, sizeof *m->func_types, m->nfuncs)))
@@ -636,6 +655,8 @@ static int sec_table(dec *d, wasm_rd *r)
     uint32_t n;
     int rc = rd_count(d, r, &n);
     if (rc)
+        return rc;
+    if ((rc = limit(d, r->p, (uint64_t)m->ntables + n, WASM_MAX_TABLES, "tables")))
         return rc;
     size_t total = (size_t)m->ntables + n;
     if ((rc = grow(d, (void **)&m->tables, total, sizeof *m->tables, m->ntables)))
@@ -655,6 +676,8 @@ static int sec_memory(dec *d, wasm_rd *r)
     int rc = rd_count(d, r, &n);
     if (rc)
         return rc;
+    if ((rc = limit(d, r->p, (uint64_t)m->nmems + n, WASM_MAX_MEMORIES, "memories")))
+        return rc;
     size_t total = (size_t)m->nmems + n;
     if ((rc = grow(d, (void **)&m->mems, total, sizeof *m->mems, m->nmems)))
         return rc;
@@ -672,6 +695,8 @@ static int sec_global(dec *d, wasm_rd *r)
     uint32_t n;
     int rc = rd_count(d, r, &n);
     if (rc)
+        return rc;
+    if ((rc = limit(d, r->p, (uint64_t)m->nglobals + n, WASM_MAX_GLOBALS, "globals")))
         return rc;
     size_t total = (size_t)m->nglobals + n;
     if ((rc = grow(d, (void **)&m->globals, total, sizeof *m->globals, m->nglobals)))
@@ -691,6 +716,8 @@ static int sec_export(dec *d, wasm_rd *r)
     uint32_t n;
     int rc = rd_count(d, r, &n);
     if (rc)
+        return rc;
+    if ((rc = limit(d, r->p, n, WASM_MAX_EXPORTS, "exports")))
         return rc;
     m->exports = calloc(n ? n : 1, sizeof *m->exports);
     if (!m->exports)
@@ -724,6 +751,8 @@ static int sec_elem(dec *d, wasm_rd *r)
     uint32_t n;
     int rc = rd_count(d, r, &n);
     if (rc)
+        return rc;
+    if ((rc = limit(d, r->p, n, WASM_MAX_ELEM_SEGMENTS, "element segments")))
         return rc;
     m->elems = calloc(n ? n : 1, sizeof *m->elems);
     if (!m->elems)
@@ -763,6 +792,9 @@ static int sec_elem(dec *d, wasm_rd *r)
         }
         uint32_t k;
         if ((rc = rd_count(d, r, &k)))
+            return rc;
+        d->elem_items += k;
+        if ((rc = limit(d, r->p, d->elem_items, WASM_MAX_ELEM_ITEMS, "element segment items")))
             return rc;
         e->items = calloc(k ? k : 1, sizeof *e->items);
         if (!e->items)
@@ -812,6 +844,8 @@ static int sec_code(dec *d, wasm_rd *r)
         RD(wasm_rd_u32(r, &size), at);
         if (size > wasm_rd_left(r))
             return fail(d, AO_EFORMAT, at, "unexpected end of section or function (body of %u bytes)", size);
+        if ((rc = limit(d, at, size, WASM_MAX_BODY_SIZE, "bytes in a function body")))
+            return rc;
         wasm_rd b = { r->p, r->p + size };
         r->p += size;
         uint32_t ng;
@@ -870,6 +904,8 @@ static int sec_data(dec *d, wasm_rd *r)
     uint32_t n;
     int rc = rd_count(d, r, &n);
     if (rc)
+        return rc;
+    if ((rc = limit(d, r->p, n, WASM_MAX_DATA_SEGMENTS, "data segments")))
         return rc;
     m->datas = calloc(n ? n : 1, sizeof *m->datas);
     if (!m->datas)
@@ -932,9 +968,15 @@ static int decode_sections(dec *d, wasm_rd *r)
         r->p += size;
         int rc = AO_OK;
         if (id == 0) {
+            const uint8_t *name = s.p + 1;
             rc = rd_name(d, &s, NULL, NULL);
             if (rc)
                 return rc;
+            /* the first "name" section is read after all sections */
+            if (!d->names && s.p - name == 4 && !memcmp(name, "name", 4)) {
+                d->names = s.p;
+                d->names_end = s.end;
+            }
             continue;   /* contents skipped */
         }
         int rank = sec_rank(id);
@@ -982,9 +1024,85 @@ static int decode_sections(dec *d, wasm_rd *r)
     return AO_OK;
 }
 
+/* ---- the "name" custom section ----
+ * Debug names only: the spec makes no module malformed because of it, so
+ * anything wrong in it just drops the names (all of them). */
+
+static char *names_str(wasm_rd *r)
+{
+    uint32_t n;
+    if (wasm_rd_u32(r, &n) || n > wasm_rd_left(r) || !utf8_valid(r->p, n))
+        return NULL;
+    char *str = malloc((size_t)n + 1);
+    if (!str)
+        return NULL;
+    memcpy(str, r->p, n);
+    str[n] = 0;
+    r->p += n;
+    return str;
+}
+
+static void drop_names(wasm_module *m)
+{
+    free(m->name);
+    m->name = NULL;
+    if (m->func_names) {
+        for (uint32_t i = 0; i < m->nfuncs; i++)
+            free(m->func_names[i]);
+        free(m->func_names);
+        m->func_names = NULL;
+    }
+}
+
+static void parse_names(dec *d)
+{
+    wasm_module *m = d->m;
+    wasm_rd r = { d->names, d->names_end };
+    int last = -1;
+    while (r.p < r.end) {
+        uint8_t id;
+        uint32_t size;
+        if (wasm_rd_byte(&r, &id) || wasm_rd_u32(&r, &size) || size > wasm_rd_left(&r) ||
+            (int)id <= last)
+            goto bad;
+        last = id;
+        wasm_rd s = { r.p, r.p + size };
+        r.p += size;
+        if (id == 0) {
+            if (!(m->name = names_str(&s)) || s.p != s.end)
+                goto bad;
+        } else if (id == 1) {
+            uint32_t n;
+            if (wasm_rd_u32(&s, &n) || n > wasm_rd_left(&s) || n > m->nfuncs)
+                goto bad;
+            m->func_names = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_names);
+            if (!m->func_names)
+                goto bad;
+            int64_t prev = -1;
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t idx;
+                if (wasm_rd_u32(&s, &idx) || (int64_t)idx <= prev || idx >= m->nfuncs)
+                    goto bad;
+                prev = idx;
+                if (!(m->func_names[idx] = names_str(&s)))
+                    goto bad;
+            }
+            if (s.p != s.end)
+                goto bad;
+        }
+        /* other subsections (locals, labels, ...) are skipped */
+    }
+    return;
+bad:
+    drop_names(m);
+}
+
 int wasm__decode(const uint8_t *bytes, size_t len, struct wasm_module **out, ao_error *err)
 {
     *out = NULL;
+    if (len > WASM_MAX_MODULE_SIZE)
+        return ao_err_set(err, AO_ELIMIT, "module of %zu bytes (engine limit %u)", len,
+                          WASM_MAX_MODULE_SIZE);
     wasm_module *m = calloc(1, sizeof *m);
     if (!m)
         return ao_err_set(err, AO_ENOMEM, "out of memory decoding module");
@@ -1021,6 +1139,8 @@ int wasm__decode(const uint8_t *bytes, size_t len, struct wasm_module **out, ao_
         wasm__destroy(m);
         return rc;
     }
+    if (d.names)
+        parse_names(&d);
     /* fill each group's first local index (params come first) */
     for (uint32_t i = 0; i < m->ncode; i++) {
         wasm_code *c = &m->code[i];
@@ -1062,6 +1182,7 @@ void wasm__destroy(struct wasm_module *m)
     free(m->code);
     free(m->groups);
     free(m->func_declared);
+    drop_names(m);
     free(m->bytes);
     free(m);
 }

@@ -38,6 +38,22 @@
 #define WASM_MAX_LOCALS 50000u
 /* Parameters or results of one function type. */
 #define WASM_MAX_FUNC_VALUES 1000u
+/* Sizes and counts of a module, the implementation limits of the
+ * WebAssembly JS API (which V8 and SpiderMonkey apply too). They keep every
+ * allocation of the decoder a small multiple of limits real modules never
+ * reach. */
+#define WASM_MAX_MODULE_SIZE (1u << 30)      /* bytes of the binary */
+#define WASM_MAX_TYPES 1000000u
+#define WASM_MAX_FUNCS 1000000u              /* imported + defined */
+#define WASM_MAX_IMPORTS 100000u
+#define WASM_MAX_EXPORTS 100000u
+#define WASM_MAX_GLOBALS 1000000u            /* imported + defined */
+#define WASM_MAX_TABLES 100000u              /* imported + defined */
+#define WASM_MAX_MEMORIES 100u               /* decoded; 2.0 validates <= 1 */
+#define WASM_MAX_ELEM_SEGMENTS 100000u
+#define WASM_MAX_ELEM_ITEMS 10000000u        /* all element segments together */
+#define WASM_MAX_DATA_SEGMENTS 100000u
+#define WASM_MAX_BODY_SIZE 7654321u          /* bytes of one function body */
 /* Pages of a 32-bit memory (4 GiB) and of a 64-bit memory (2^48, the most
  * a 64-bit address space can hold); both are spec rules -> AO_EINVAL. */
 #define WASM_MAX_PAGES32 65536ull
@@ -206,6 +222,13 @@ struct wasm_module {
     uint8_t *func_declared;
     bool validated;
 
+    /* Debug names from the "name" custom section (NULL when absent or when
+     * that section is malformed, which the spec does not treat as an
+     * error): the module's name, and per function index its name or NULL
+     * (nfuncs entries). */
+    char *name;
+    char **func_names;
+
     /* Back-end's translated code, freed by back_free (if set) from
      * wasm__destroy. */
     void *back;
@@ -230,6 +253,12 @@ void wasm__destroy(struct wasm_module *m);
 static inline const wasm_functype *wasm__func_type(const struct wasm_module *m, uint32_t funcidx)
 {
     return &m->types[m->func_types[funcidx]];
+}
+
+/* Debug name of function funcidx, or NULL. */
+static inline const char *wasm__func_name(const struct wasm_module *m, uint32_t funcidx)
+{
+    return m->func_names && funcidx < m->nfuncs ? m->func_names[funcidx] : NULL;
 }
 
 /* Type of local `idx` of defined function `c` whose type is `ft`: params

@@ -64,6 +64,9 @@ bytes $HDR 1 4 1 0x60 0 0  3 3 2 0 0 \
 bytes $HDR 1 4 1 0x60 0 0  3 2 1 0  8 1 0  0xa 5 1 3 0 0 0xb >"$T/starttrap.wasm"
 # empty module
 bytes $HDR >"$T/empty.wasm"
+# memory of 65536 pages (4 GiB), exports "size" : () -> i32 (memory.size)
+bytes $HDR 1 5 1 0x60 0 1 0x7f  3 2 1 0  5 5 1 0 0x80 0x80 4 \
+      7 8 1 4 0x73 0x69 0x7a 0x65 0 0  0xa 6 1 4 0 0x3f 0 0xb >"$T/bigmem.wasm"
 
 check help 0 "usage: ao wasm" "$AO" wasm --help
 check run-help 0 "gas-limit" "$AO" wasm run --help
@@ -104,6 +107,9 @@ check trap-start 1 "unreachable" "$AO" wasm run "$T/starttrap.wasm" x
 check grow-unlimited 0 "^i32:2$" "$AO" wasm run "$T/m.wasm" grow i32:1
 check grow-limited 0 "^i32:-1$" "$AO" wasm run --memory-limit 2 "$T/m.wasm" grow i32:1
 check grow-within-limit 0 "^i32:2$" "$AO" wasm run --memory-limit 3 "$T/m.wasm" grow i32:1
+
+check big-memory 0 "^i32:65536$" "$AO" wasm run "$T/bigmem.wasm" size
+check big-memory-over-limit 2 "cannot instantiate" "$AO" wasm run --memory-limit 100 "$T/bigmem.wasm" size
 
 check import-refused 2 "unresolved import env.foo" "$AO" wasm run "$T/import.wasm" x
 check no-such-export 2 "no export named \"nope\"" "$AO" wasm run "$T/m.wasm" nope

@@ -4,7 +4,9 @@
  * right type: host functions returning zeros or trapping, tables, memories
  * and globals made to match), then call every exported function (with zero
  * arguments of the right types) under a small gas limit, a memory limit and
- * a call-depth limit. Nothing may crash or leak, whatever the input.
+ * a call-depth limit; then a snapshot of the instance restored into a
+ * fresh instance must snapshot to the same bytes. Nothing may crash or
+ * leak, whatever the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,6 +97,52 @@ static void fuzz_call_exports(wasm_store *s, const wasm_module *m, wasm_instance
     }
 }
 
+/* Instantiates m in s with host objects for its imports; NULL if it
+ * cannot (link error, trap, or imports too big for the limits). */
+static wasm_instance *fuzz_instantiate(wasm_store *s, const wasm_module *m, fuzz_import *imps,
+                                       wasm_extern *exts, size_t ni)
+{
+    wasm_store_set_max_memory_pages(s, FUZZ_MAX_PAGES);
+    wasm_store_set_max_call_depth(s, FUZZ_MAX_DEPTH);
+    wasm_store_set_gas_limit(s, FUZZ_GAS);
+    for (size_t i = 0; i < ni; i++)
+        if (!fuzz_make_import(s, &imps[i], &exts[i]))
+            return NULL;
+    wasm_instance *inst = NULL;
+    wasm_trap trap;
+    if (wasm_instantiate(s, m, exts, ni, &inst, &trap, NULL) != AO_OK)
+        return NULL;
+    return inst;
+}
+
+/* Snapshot of inst restored into a fresh instance of the same module (in
+ * another store) must snapshot to the same bytes. */
+static void fuzz_snapshot_roundtrip(const wasm_module *m, wasm_instance *inst,
+                                    fuzz_import *imps, size_t ni)
+{
+    ao_buf a, b;
+    ao_buf_init(&a);
+    ao_buf_init(&b);
+    wasm_store *s2 = NULL;
+    wasm_extern *exts2 = calloc(ni + 1, sizeof *exts2);
+    if (!exts2 || wasm_instance_snapshot(inst, &a, NULL) != AO_OK || wasm_store_new(&s2, NULL) != AO_OK)
+        goto out;
+    wasm_instance *inst2 = fuzz_instantiate(s2, m, imps, exts2, ni);
+    if (!inst2) goto out;
+    if (wasm_instance_restore(inst2, a.data, a.len, NULL) != AO_OK) {
+        /* a snapshot of this very module must restore */
+        __builtin_trap();
+    }
+    if (wasm_instance_snapshot(inst2, &b, NULL) != AO_OK || a.len != b.len ||
+        memcmp(a.data, b.data, a.len) != 0)
+        __builtin_trap();
+out:
+    if (s2) wasm_store_free(s2);
+    free(exts2);
+    ao_buf_free(&a);
+    ao_buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     wasm_module *m = NULL;
@@ -106,19 +154,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wasm_extern *exts = calloc(ni + 1, sizeof *exts);
     if (!imps || !exts || wasm_store_new(&s, NULL) != AO_OK)
         goto out;
-    wasm_store_set_max_memory_pages(s, FUZZ_MAX_PAGES);
-    wasm_store_set_max_call_depth(s, FUZZ_MAX_DEPTH);
-    wasm_store_set_gas_limit(s, FUZZ_GAS);
     for (size_t i = 0; i < ni; i++) {
         wasm_module_import(m, i, &imps[i].d);
         imps[i].trap = (size > 8 && (data[size - 1] >> (i % 8)) & 1);
-        if (!fuzz_make_import(s, &imps[i], &exts[i]))
-            goto out;
     }
-    wasm_instance *inst = NULL;
-    wasm_trap trap;
-    if (wasm_instantiate(s, m, exts, ni, &inst, &trap, NULL) == AO_OK && inst)
+    wasm_instance *inst = fuzz_instantiate(s, m, imps, exts, ni);
+    if (inst) {
         fuzz_call_exports(s, m, inst);
+        fuzz_snapshot_roundtrip(m, inst, imps, ni);
+    }
 out:
     if (s) wasm_store_free(s);
     free(imps);

@@ -455,6 +455,21 @@ static void check_decoded_fields(const cJSON *v, const uint8_t *raw, size_t len,
     uint8_t dh2[ITEM_DH_LEN];
     assert_int_equal(item_dh_list_end(&l, dh2, NULL), AO_OK);
     assert_memory_equal(dh, dh2, sizeof dh);
+
+    /* same message with the data streamed in 7-byte pieces (large items) */
+    item_dh_list_begin(&l, 8);
+    for (int i = 0; i < 7; i++)
+        item_dh_list_add_blob(&l, el[i].p, el[i].n);
+    item_dh_stream *st;
+    assert_int_equal(item_dh_stream_new(it->data_len, &st, NULL), AO_OK);
+    for (size_t o = 0; o < it->data_len; o += 7)
+        item_dh_stream_update(st, it->data + o, it->data_len - o < 7 ? it->data_len - o : 7);
+    uint8_t h[ITEM_DH_LEN];
+    assert_int_equal(item_dh_stream_final(st, h, NULL), AO_OK);
+    item_dh_stream_free(st);
+    item_dh_list_add_hash(&l, h);
+    assert_int_equal(item_dh_list_end(&l, dh2, NULL), AO_OK);
+    assert_memory_equal(dh, dh2, sizeof dh);
     ao_buf_free(&b);
 }
 

@@ -393,6 +393,113 @@ static void locals_limits(void **state)
     EXPECT(b, AO_EINVAL, ST_VALIDATE);
 }
 
+/* A section whose content is a count then `count` copies of one item
+ * (hex), built directly (the hex helper is for small inputs). */
+static void big_sec(ao_buf *b, uint8_t id, uint32_t count, const char *item_hex)
+{
+    ao_buf item, c;
+    ao_buf_init(&item);
+    ao_buf_init(&c);
+    hex_append(&item, item_hex);
+    leb_append(&c, count);
+    assert_int_equal(ao_buf_reserve(&c, (size_t)count * item.len), AO_OK);
+    for (uint32_t i = 0; i < count; i++)
+        ao_buf_append(&c, item.data, item.len);
+    ao_buf_append_byte(b, id);
+    leb_append(b, (uint32_t)c.len);
+    ao_buf_append(b, c.data, c.len);
+    ao_buf_free(&item);
+    ao_buf_free(&c);
+}
+
+static void engine_limits(void **state)
+{
+    (void)state;
+    ao_buf b;
+    ao_error err;
+    int st;
+    /* one function over the limit */
+    mod_begin(&b);
+    sec(&b, 1, "01600000");
+    big_sec(&b, 3, WASM_MAX_FUNCS + 1, "00");
+    assert_int_equal(load(b.data, b.len, &st, &err), AO_ELIMIT);
+    assert_non_null(strstr(err.msg, "functions"));
+    ao_buf_free(&b);
+    /* element items over all segments */
+    mod_begin(&b);
+    sec(&b, 1, "01600000");
+    sec(&b, 3, "0100");
+    sec(&b, 4, "01 700000");
+    {
+        ao_buf c;
+        ao_buf_init(&c);
+        /* 10 items, then enough to pass the limit by one */
+        uint32_t counts[2] = { 10, WASM_MAX_ELEM_ITEMS - 9 };
+        hex_append(&c, "02");
+        for (int seg = 0; seg < 2; seg++) {
+            hex_append(&c, "01 00");   /* passive, funcref kind */
+            leb_append(&c, counts[seg]);
+            assert_int_equal(ao_buf_reserve(&c, counts[seg]), AO_OK);
+            memset(c.data + c.len, 0, counts[seg]);
+            c.len += counts[seg];
+        }
+        ao_buf_append_byte(&b, 9);
+        leb_append(&b, (uint32_t)c.len);
+        ao_buf_append(&b, c.data, c.len);
+        ao_buf_free(&c);
+    }
+    code_sec(&b, 1, "000b");
+    assert_int_equal(load(b.data, b.len, &st, &err), AO_ELIMIT);
+    assert_non_null(strstr(err.msg, "element segment items"));
+    ao_buf_free(&b);
+    /* one function body over the size limit */
+    {
+        ao_buf body;
+        ao_buf_init(&body);
+        hex_append(&body, "00");
+        size_t n = WASM_MAX_BODY_SIZE;   /* nops + end: one byte over */
+        assert_int_equal(ao_buf_reserve(&body, n + 1), AO_OK);
+        memset(body.data + body.len, 0x01, n - 1);
+        body.len += n - 1;
+        ao_buf_append_byte(&body, 0x0b);
+        ao_buf c;
+        ao_buf_init(&c);
+        leb_append(&c, 1);
+        leb_append(&c, (uint32_t)body.len);
+        ao_buf_append(&c, body.data, body.len);
+        mod_begin(&b);
+        sec(&b, 1, "01600000");
+        sec(&b, 3, "0100");
+        ao_buf_append_byte(&b, 10);
+        leb_append(&b, (uint32_t)c.len);
+        ao_buf_append(&b, c.data, c.len);
+        assert_int_equal(load(b.data, b.len, &st, &err), AO_ELIMIT);
+        assert_non_null(strstr(err.msg, "function body"));
+        /* one byte less is fine */
+        ao_buf_free(&b);
+        body.len -= 2;
+        ao_buf_append_byte(&body, 0x0b);
+        ao_buf_reset(&c);
+        leb_append(&c, 1);
+        leb_append(&c, (uint32_t)body.len);
+        ao_buf_append(&c, body.data, body.len);
+        mod_begin(&b);
+        sec(&b, 1, "01600000");
+        sec(&b, 3, "0100");
+        ao_buf_append_byte(&b, 10);
+        leb_append(&b, (uint32_t)c.len);
+        ao_buf_append(&b, c.data, c.len);
+        EXPECT(b, AO_OK, ST_OK);
+        ao_buf_free(&body);
+        ao_buf_free(&c);
+    }
+    /* whole module size: refused before a byte is read */
+    static const uint8_t tiny[8] = { 0 };
+    wasm_module *m = NULL;
+    assert_int_equal(wasm__decode(tiny, (size_t)WASM_MAX_MODULE_SIZE + 1, &m, &err), AO_ELIMIT);
+    assert_null(m);
+}
+
 static void unsupported_features(void **state)
 {
     (void)state;
@@ -805,6 +912,77 @@ static void table_rules(void **state)
     EXPECT(b, AO_EFORMAT, ST_DECODE);
 }
 
+/* memory64: memory.fill/copy/init take i64 addresses and lengths (init:
+ * i64 destination, i32 source offset and length). */
+static void memory64_bulk_ops(void **state)
+{
+    (void)state;
+    ao_buf b;
+    const char *ok_bodies[] = {
+        "00 4200 4100 4201 fc0b00 0b",          /* fill d:i64 v:i32 n:i64 */
+        "00 4200 4201 4202 fc0a0000 0b",        /* copy i64 i64 i64 */
+        "00 4200 4100 4100 fc080000 0b",        /* init d:i64 s:i32 n:i32 */
+        "00 4201 4000 1a 3f00 1a 0b",           /* grow/size in i64 */
+    };
+    const char *bad_bodies[] = {
+        "00 4100 4100 4201 fc0b00 0b",          /* fill with i32 destination */
+        "00 4200 4201 4102 fc0a0000 0b",        /* copy with i32 length */
+        "00 4200 4100 4200 fc080000 0b",        /* init with i64 length */
+        "00 4101 4000 1a 0b",                   /* grow by i32 */
+    };
+    for (int bad = 0; bad < 2; bad++) {
+        for (size_t i = 0; i < 4; i++) {
+            mod_begin(&b);
+            sec(&b, 1, "01600000");
+            sec(&b, 3, "0100");
+            sec(&b, 5, "010401");
+            sec(&b, 12, "01");
+            code_sec(&b, 1, bad ? bad_bodies[i] : ok_bodies[i]);
+            sec(&b, 11, "0101 00");
+            int st;
+            int rc = load_buf(&b, &st);
+            if (rc != (bad ? AO_EINVAL : AO_OK))
+                fail_msg("%s body %zu: rc %d", bad ? "bad" : "good", i, rc);
+        }
+    }
+}
+
+/* table64: table.get/set/size/grow/fill use i64 indices; table.init takes
+ * an i64 destination with i32 source and length. */
+static void table64_ops(void **state)
+{
+    (void)state;
+    ao_buf b;
+    const char *ok_bodies[] = {
+        "00 4200 4200 2500 2600 0b",                /* set(i, get(i)) */
+        "00 fc1000 1a 0b",                          /* size -> i64 */
+        "00 d070 4201 fc0f00 1a 0b",                /* grow(ref, i64) -> i64 */
+        "00 4200 d070 4201 fc1100 0b",              /* fill(i64, ref, i64) */
+        "00 4200 4100 4100 fc0c0000 0b",            /* init(i64, i32, i32) */
+    };
+    const char *bad_bodies[] = {
+        "00 4100 2500 1a 0b",                       /* get with i32 index */
+        "00 fc1000 4100 6a 1a 0b",                  /* size result is i64, not i32 */
+        "00 d070 4101 fc0f00 1a 0b",                /* grow by i32 */
+        "00 4100 d070 4201 fc1100 0b",              /* fill at i32 */
+        "00 4200 4100 4200 fc0c0000 0b",            /* init with i64 length */
+    };
+    for (int bad = 0; bad < 2; bad++) {
+        for (size_t i = 0; i < 5; i++) {
+            mod_begin(&b);
+            sec(&b, 1, "01600000");
+            sec(&b, 3, "0100");
+            sec(&b, 4, "01 700400");
+            sec(&b, 9, "01 05 70 00");
+            code_sec(&b, 1, bad ? bad_bodies[i] : ok_bodies[i]);
+            int st;
+            int rc = load_buf(&b, &st);
+            if (rc != (bad ? AO_EINVAL : AO_OK))
+                fail_msg("%s body %zu: rc %d", bad ? "bad" : "good", i, rc);
+        }
+    }
+}
+
 static void exports_and_start(void **state)
 {
     (void)state;
@@ -936,6 +1114,54 @@ static void no_local_groups(void **state)
     }
     wasm__destroy(m);
     ao_buf_free(&b);
+}
+
+static void name_section(void **state)
+{
+    (void)state;
+    ao_buf b;
+    /* module name "mod", function 1 named "g" (function 0 unnamed), plus a
+     * local-names subsection that is skipped */
+    mod_begin(&b);
+    sec(&b, 1, "01600000");
+    sec(&b, 3, "020000");
+    code_sec(&b, 2, "000b", "000b");
+    sec(&b, 0, "046e616d65"
+               "00 04 036d6f64"
+               "01 04 01 01 0167"
+               "02 01 00");
+    wasm_module *m = NULL;
+    ao_error err;
+    assert_int_equal(wasm__decode(b.data, b.len, &m, &err), AO_OK);
+    ao_buf_free(&b);
+    assert_string_equal(m->name, "mod");
+    assert_null(wasm__func_name(m, 0));
+    assert_string_equal(wasm__func_name(m, 1), "g");
+    assert_null(wasm__func_name(m, 2));
+    wasm__destroy(m);
+    /* malformed name sections are ignored, never an error */
+    const char *bad[] = {
+        "046e616d65 01 06 02 01 0167 00 0166",   /* indices not increasing */
+        "046e616d65 01 04 01 05 0167",           /* index beyond the functions */
+        "046e616d65 01 04 01 00 02c080",         /* bad UTF-8 (and short) */
+        "046e616d65 00 04 036d6f64 00 02 0161",  /* subsection repeated */
+        "046e616d65 01 09 01",                   /* subsection beyond the section */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mod_begin(&b);
+        sec(&b, 1, "01600000");
+        sec(&b, 3, "020000");
+        code_sec(&b, 2, "000b", "000b");
+        sec(&b, 0, bad[i]);
+        m = NULL;
+        if (wasm__decode(b.data, b.len, &m, &err) != AO_OK)
+            fail_msg("case %zu: %s", i, err.msg);
+        ao_buf_free(&b);
+        assert_null(m->name);
+        assert_null(m->func_names);
+        assert_int_equal(wasm__validate(m, NULL), AO_OK);
+        wasm__destroy(m);
+    }
 }
 
 static void element_segments(void **state)
@@ -1156,6 +1382,7 @@ int main(void)
         cmocka_unit_test(function_code_counts),
         cmocka_unit_test(data_count_rules),
         cmocka_unit_test(locals_limits),
+        cmocka_unit_test(engine_limits),
         cmocka_unit_test(unsupported_features),
         cmocka_unit_test(instruction_syntax),
         cmocka_unit_test(typing_basics),
@@ -1164,10 +1391,13 @@ int main(void)
         cmocka_unit_test(globals_and_consts),
         cmocka_unit_test(memory_rules),
         cmocka_unit_test(table_rules),
+        cmocka_unit_test(memory64_bulk_ops),
+        cmocka_unit_test(table64_ops),
         cmocka_unit_test(exports_and_start),
         cmocka_unit_test(introspection),
         cmocka_unit_test(stack_and_depth_bounds),
         cmocka_unit_test(no_local_groups),
+        cmocka_unit_test(name_section),
         cmocka_unit_test(element_segments),
         cmocka_unit_test(spec_core),
         cmocka_unit_test(spec_memory64),

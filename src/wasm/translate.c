@@ -31,7 +31,9 @@ typedef struct ctrl {
     uint32_t nparams, nresults;
     uint32_t height;        /* operand height at entry, params excluded */
     size_t loop_pos;        /* C_LOOP: label */
-    int64_t chain;          /* pending forward branches (linked through code) */
+    int64_t chain;          /* pending forward branches (linked through code;
+                               each target word is followed by its gas word) */
+    int64_t tchain;         /* pending br_table targets (no gas word) */
     int64_t else_fix;       /* C_IF: the br_unless target word, -1 once placed */
 } ctrl;
 
@@ -54,6 +56,12 @@ typedef struct tr {
     uint64_t gas_n;
     bool dead;
     uint32_t dead_nest;
+    /* Forward branches resolved to the label that starts the current run:
+     * once the run's weight is known they jump past its `gas` instruction
+     * and charge the weight themselves (see flush_pending). */
+    size_t *pend;
+    size_t npend, pendcap;
+    size_t pend_label;
     int64_t last_dst;
     uint32_t last_h;
     int last_cmp;           /* instruction that wrote last_dst: compare index
@@ -176,20 +184,61 @@ static void count(tr *t, bool keep_last)
     t->last_dst = keep_last ? ld : -1;
 }
 
+static void flush_pending(tr *t, int64_t gp)
+{
+    size_t l = t->pend_label;
+    bool skip = !t->oom && gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
+    for (size_t i = 0; i < t->npend && !t->oom; i++) {
+        size_t p = t->pend[i];
+        t->code[p].u = skip ? l + 2 : l;
+        t->code[p + 1].u = skip ? t->gas_n : 0;
+    }
+    t->npend = 0;
+}
+
 static void gas_end(tr *t)
 {
     if (t->gas_pos >= 0 && !t->oom)
         t->code[t->gas_pos].u = t->gas_n;
+    if (t->npend)
+        flush_pending(t, t->gas_pos);
     t->gas_pos = -1;
     t->gas_n = 0;
 }
 
-/* Place a label here: ends the current run. */
+/* Place a label here: ends the current run (unless a label is already
+ * here with no code after it). */
 static size_t label(tr *t)
 {
-    gas_end(t);
+    if (!(t->npend && t->pend_label == t->n && t->gas_pos < 0))
+        gas_end(t);
     t->last_dst = -1;
     return t->n;
+}
+
+/* Resolve a chain of branches (target word + gas word) to label l, the
+ * start of the current run. */
+static void resolve_gas(tr *t, int64_t *chain, size_t l)
+{
+    int64_t p = *chain;
+    while (p >= 0 && !t->oom) {
+        int64_t next = t->code[p].i;
+        t->code[p].u = l;
+        if (t->npend == t->pendcap) {
+            size_t nc = t->pendcap ? t->pendcap * 2 : 32;
+            size_t *n = realloc(t->pend, nc * sizeof *n);
+            if (!n) {
+                t->oom = true;
+                break;
+            }
+            t->pend = n;
+            t->pendcap = nc;
+        }
+        t->pend[t->npend++] = (size_t)p;
+        t->pend_label = l;
+        p = next;
+    }
+    *chain = -1;
 }
 
 /* ---- virtual operand stack ---- */
@@ -275,6 +324,7 @@ static ctrl *push_ctrl(tr *t, uint8_t kind, uint32_t np, uint32_t nr)
     c->nresults = nr;
     c->height = t->h - np;
     c->chain = -1;
+    c->tchain = -1;
     c->else_fix = -1;
     return c;
 }
@@ -422,7 +472,7 @@ static void emit_plain_target(tr *t, ctrl *c)
     if (c->kind == C_LOOP)
         emit_target(t, c->loop_pos);
     else
-        emit_fwd(t, &c->chain);
+        emit_fwd(t, &c->tchain);
 }
 
 /* ---- instruction classes ---- */
@@ -734,6 +784,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
     t->gas_n = 0;
     t->dead = false;
     t->dead_nest = 0;
+    t->npend = 0;
     t->last_dst = -1;
     push_ctrl(t, C_FUNC, 0, ft->nresults);
 
@@ -798,7 +849,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_u(t, 0);
             }
             size_t l = label(t);
-            resolve(t, &cc->else_fix, l);
+            resolve_gas(t, &cc->else_fix, l);
             t->dead = false;
             t->h = cc->height;
             for (uint32_t i = 0; i < cc->nparams; i++)
@@ -820,10 +871,11 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             }
             if (!t->dead)
                 branch_copies(t, cc->nresults, t->base + cc->height);
-            if (cc->chain >= 0 || cc->else_fix >= 0) {
+            if (cc->chain >= 0 || cc->else_fix >= 0 || cc->tchain >= 0) {
                 size_t l = label(t);
-                resolve(t, &cc->chain, l);
-                resolve(t, &cc->else_fix, l);
+                resolve_gas(t, &cc->chain, l);
+                resolve_gas(t, &cc->else_fix, l);
+                resolve(t, &cc->tchain, l);
             } else {
                 t->last_dst = -1;
             }
@@ -862,7 +914,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_fallthrough_gas(t);
                 emit_branch(t, cc);
                 size_t lb = label(t);
-                resolve(t, &skip, lb);
+                resolve_gas(t, &skip, lb);
             }
             t->last_dst = -1;
             break;
@@ -1274,5 +1326,6 @@ int wasm__translate(wasm_module *m, ao_error *err)
     free(t.tfix);
     free(t.vs);
     free(t.cs);
+    free(t.pend);
     return rc;
 }

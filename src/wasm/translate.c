@@ -67,6 +67,7 @@ typedef struct tr {
     int last_cmp;           /* instruction that wrote last_dst: compare index
                                0..19 (WASM_BRC_OPS), 100/101 i32/i64.eqz, -1 */
     bool last_imm;          /* ... in its immediate form */
+    int last_op;            /* ... binary operator (slot form) or -1 */
     size_t last_start;      /* ... starting at this word */
     bool oom;
 } tr;
@@ -124,6 +125,7 @@ static void emit_dst(tr *t, uint32_t h)
     t->last_dst = (int64_t)pos;
     t->last_h = h;
     t->last_cmp = -1;
+    t->last_op = -1;
 }
 
 static void tfix_add(tr *t, size_t pos)
@@ -672,13 +674,34 @@ static void tr_binop(tr *t, const opinfo *oi)
         emit_u(t, a);
         emit_u(t, b);
         note_cmp(t, oi->op, false, start);
+        t->last_op = oi->op;
     }
     t->h -= 2;
     push_stk(t);
 }
 
+/* Is entry i an i32.add (slot form) just emitted? Then a memory access may
+ * take its two operands instead (the _x forms). */
+static bool fusable_add(tr *t, uint32_t i)
+{
+    return t->vs[i].kind == V_STK && t->last_dst >= 0 && t->last_h == i &&
+           t->last_op == WOP_i32_add && !t->oom;
+}
+
 static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    if (offset <= UINT64_MAX - size && fusable_add(t, t->h - 1)) {
+        uint64_t a = t->code[t->last_start + 2].u, b = t->code[t->last_start + 3].u;
+        t->n = t->last_start;
+        emit_h(t, op + (WOP_load8_s32_x - WOP_load8_s32));
+        emit_dst(t, t->h - 1);
+        emit_u(t, a);
+        emit_u(t, b);
+        emit_u(t, offset + size);
+        t->h--;
+        push_stk(t);
+        return;
+    }
     uint64_t a = use(t, t->h - 1);
     if (offset > UINT64_MAX - size) {
         emit_h(t, WOP_trap_oob);
@@ -694,6 +717,19 @@ static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 
 static void tr_store(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    if (offset <= UINT64_MAX - size && fusable_add(t, t->h - 2)) {
+        uint64_t a = t->code[t->last_start + 2].u, b = t->code[t->last_start + 3].u;
+        t->n = t->last_start;
+        t->last_dst = -1;
+        uint64_t v = use(t, t->h - 1);
+        emit_h(t, op + (WOP_load8_s32_x - WOP_load8_s32));
+        emit_u(t, a);
+        emit_u(t, b);
+        emit_u(t, v);
+        emit_u(t, offset + size);
+        t->h -= 2;
+        return;
+    }
     uint64_t v = use(t, t->h - 1);
     uint64_t a = use(t, t->h - 2);
     if (offset > UINT64_MAX - size) {
@@ -1092,7 +1128,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 (void)wasm_ru_u32(&p);
             uint64_t off = wasm_ru_u64(&p);
             if (t->dead) break;
-            count(t, false);
+            count(t, true);   /* an i32.add just before may fuse */
             switch (opc) {
             case 0x28: tr_load(t, WOP_load32_u, off, 4); break;
             case 0x29: tr_load(t, WOP_load64, off, 8); break;

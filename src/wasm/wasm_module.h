@@ -24,6 +24,11 @@
  * Every pointer into the input points into m->bytes (the module's own copy),
  * so it stays valid for the module's lifetime.
  *
+ * This header is the whole contract: the back-end needs nothing else from
+ * the front-end. It only grows additively; any other change is listed in
+ * the change log below with its date. What the front-end checks and why:
+ * docs/wasm_front.md.
+ *
  * CHANGE LOG (only non-additive changes are listed here):
  *   2026-11-24 04:20 UTC  first version.
  */

@@ -325,6 +325,11 @@ L_copy:
     S(1) = S(2);
     ip += 3;
     NEXT();
+L_copy2:
+    S(1) = S(2);
+    S(3) = S(4);
+    ip += 5;
+    NEXT();
 L_const:
     S(1) = IMM(2);
     ip += 3;

@@ -68,6 +68,7 @@ typedef struct tr {
                                0..19 (WASM_BRC_OPS), 100/101 i32/i64.eqz, -1 */
     bool last_imm;          /* ... in its immediate form */
     int last_op;            /* ... binary operator (slot form) or -1 */
+    int64_t last_copy;      /* a copy instruction just emitted here, or -1 */
     size_t last_start;      /* ... starting at this word */
     bool oom;
 } tr;
@@ -105,6 +106,24 @@ static void emit_h(tr *t, int op)
         return;
     t->code[t->n++].h = t->H[op];
     t->last_dst = -1;
+    t->last_copy = -1;
+}
+
+/* copy d <- a; two copies in a row become one copy2 (one dispatch). */
+static void emit_copy(tr *t, uint64_t d, uint64_t a)
+{
+    if (t->last_copy >= 0 && (size_t)t->last_copy + 3 == t->n && !t->oom) {
+        t->code[t->last_copy].h = t->H[WOP_copy2];
+        emit_u(t, d);
+        emit_u(t, a);
+        t->last_copy = -1;
+        return;
+    }
+    emit_h(t, WOP_copy);
+    size_t pos = t->n - 1;
+    emit_u(t, d);
+    emit_u(t, a);
+    t->last_copy = (int64_t)pos;
 }
 
 static void emit_p(tr *t, const void *p)
@@ -215,6 +234,7 @@ static size_t label(tr *t)
     if (!(t->npend && t->pend_label == t->n && t->gas_pos < 0))
         gas_end(t);
     t->last_dst = -1;
+    t->last_copy = -1;
     return t->n;
 }
 
@@ -269,9 +289,7 @@ static void materialize(tr *t, uint32_t i)
 {
     vent *e = &t->vs[i];
     if (e->kind == V_LOCAL) {
-        emit_h(t, WOP_copy);
-        emit_u(t, SO(t->base + i));
-        emit_u(t, SO(e->local));
+        emit_copy(t, SO(t->base + i), SO(e->local));
     } else if (e->kind == V_CONST) {
         emit_h(t, WOP_const);
         emit_u(t, SO(t->base + i));
@@ -363,14 +381,10 @@ static void branch_copies(tr *t, uint32_t n, uint32_t dst)
             emit_u(t, e->bits);
         } else if (e->kind == V_LOCAL) {
             if (e->local != d) {
-                emit_h(t, WOP_copy);
-                emit_u(t, SO(d));
-                emit_u(t, SO(e->local));
+                emit_copy(t, SO(d), SO(e->local));
             }
         } else if (t->base + i != d) {
-            emit_h(t, WOP_copy);
-            emit_u(t, SO(d));
-            emit_u(t, SO(t->base + i));
+            emit_copy(t, SO(d), SO(t->base + i));
         }
     }
 }
@@ -786,14 +800,10 @@ static void local_set(tr *t, uint32_t li, bool tee)
         emit_u(t, e.bits);
     } else if (e.kind == V_LOCAL) {
         if (e.local != li) {
-            emit_h(t, WOP_copy);
-            emit_u(t, SO(li));
-            emit_u(t, SO(e.local));
+            emit_copy(t, SO(li), SO(e.local));
         }
     } else {
-        emit_h(t, WOP_copy);
-        emit_u(t, SO(li));
-        emit_u(t, SO(t->base + top));
+        emit_copy(t, SO(li), SO(t->base + top));
     }
     if (!tee) {
         t->h--;
@@ -822,6 +832,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
     t->dead_nest = 0;
     t->npend = 0;
     t->last_dst = -1;
+    t->last_copy = -1;
     push_ctrl(t, C_FUNC, 0, ft->nresults);
 
     const uint8_t *p = c->body, *end = c->body + c->body_len;

@@ -72,6 +72,7 @@
     X(call_indirect)    /* imm table, ft, a(index), imm argoff */ \
     X(ret)              /* */ \
     X(copy)             /* d, a */ \
+    X(copy2)            /* d, a, d2, a2: d = a, then d2 = a2 */ \
     X(const)            /* d, imm */ \
     X(select)           /* d, a, b, c: d = c ? a : b */ \
     X(global_get)       /* d, imm idx */ \

@@ -317,6 +317,49 @@ static void gas_forward_branches(void **state)
     wasm_module_free(mod);
 }
 
+/* A loop whose back-edge is in its first run, and two block ends at the
+ * same place both reached by branches. */
+static const uint8_t TIGHT_BODY[] = {
+    0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00,   /* loop; n = n - 1 (tee) */
+    0x0d, 0x00, 0x0b, 0x20, 0x00,                           /* br_if 0; end; n */
+};
+static const uint8_t TWOEND_BODY[] = {
+    0x02, 0x40, 0x02, 0x40, 0x20, 0x00, 0x0d, 0x00,         /* block block; br_if 0 */
+    0x0c, 0x01, 0x0b, 0x0b, 0x41, 0x05,                     /* br 1; end end; 5 */
+};
+
+static void gas_loops_and_shared_labels(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_func(&m, t, "", TIGHT_BODY, sizeof TIGHT_BODY, "tight");
+    tm_func(&m, t, "", TWOEND_BODY, sizeof TWOEND_BODY, "twoend");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    uint32_t r = 0;
+    static const uint32_t ns[] = {1, 2, 100};
+    for (size_t i = 0; i < 3; i++) {
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(call1(s, export_func(inst, "tight"), ns[i], &r, NULL), AO_OK);
+        assert_int_equal(r, 0);
+        assert_int_equal(wasm_store_gas_used(s), 5ull * ns[i] + 1);
+    }
+    wasm_store_set_gas_used(s, 0);
+    assert_int_equal(call1(s, export_func(inst, "twoend"), 1, &r, NULL), AO_OK);
+    assert_int_equal(r, 5);
+    assert_int_equal(wasm_store_gas_used(s), 3);
+    wasm_store_set_gas_used(s, 0);
+    assert_int_equal(call1(s, export_func(inst, "twoend"), 0, &r, NULL), AO_OK);
+    assert_int_equal(wasm_store_gas_used(s), 4);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
 static void gas_limit_traps(void **state)
 {
     (void)state;
@@ -852,6 +895,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gas_exact_counts),
         cmocka_unit_test(gas_forward_branches),
+        cmocka_unit_test(gas_loops_and_shared_labels),
         cmocka_unit_test(gas_limit_traps),
         cmocka_unit_test(memory_grow_respects_store_limit),
         cmocka_unit_test(memory_host_object),

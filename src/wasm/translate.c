@@ -679,6 +679,24 @@ static void tr_binop(tr *t, const opinfo *oi)
         emit_u(t, a);
         emit_u(t, bits);
         note_cmp(t, oi->op, true, start);
+        t->last_op = WOP_i32_add_i + (oi->op - WOP_i32_add);
+    } else if (oi->op == WOP_i32_add && t->last_dst >= 0 && t->last_op == WOP_i32_shl_i &&
+               !t->oom && t->vs[ia].kind != V_CONST && t->vs[ib].kind != V_CONST &&
+               ((t->last_h == ib && t->vs[ib].kind == V_STK) ||
+                (t->last_h == ia && t->vs[ia].kind == V_STK))) {
+        /* a + (x << k) with the shift just emitted: one i32_add_shl */
+        uint32_t other = t->last_h == ib ? ia : ib;
+        uint64_t x = t->code[t->last_start + 2].u, k = t->code[t->last_start + 3].u & 31;
+        t->n = t->last_start;
+        uint64_t a = use(t, other);
+        size_t start = t->n;
+        emit_h(t, WOP_i32_add_shl);
+        emit_dst(t, ia);
+        emit_u(t, a);
+        emit_u(t, x);
+        emit_u(t, k);
+        t->last_start = start;
+        t->last_op = WOP_i32_add_shl;
     } else {
         uint64_t a = use(t, ia);
         uint64_t b = use(t, ib);
@@ -702,8 +720,27 @@ static bool fusable_add(tr *t, uint32_t i)
            t->last_op == WOP_i32_add && !t->oom;
 }
 
+static bool fusable_add_shl(tr *t, uint32_t i)
+{
+    return t->vs[i].kind == V_STK && t->last_dst >= 0 && t->last_h == i &&
+           t->last_op == WOP_i32_add_shl && !t->oom;
+}
+
 static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    if (offset + size < (1ull << 59) && fusable_add_shl(t, t->h - 1)) {
+        wcode *c = &t->code[t->last_start];
+        uint64_t a = c[2].u, x = c[3].u, k = c[4].u;
+        t->n = t->last_start;
+        emit_h(t, op + (WOP_load8_s32_xs - WOP_load8_s32));
+        emit_dst(t, t->h - 1);
+        emit_u(t, a);
+        emit_u(t, x);
+        emit_u(t, (offset + size) | (k << 59));
+        t->h--;
+        push_stk(t);
+        return;
+    }
     if (offset <= UINT64_MAX - size && fusable_add(t, t->h - 1)) {
         uint64_t a = t->code[t->last_start + 2].u, b = t->code[t->last_start + 3].u;
         t->n = t->last_start;
@@ -731,6 +768,20 @@ static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 
 static void tr_store(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    if (offset + size < (1ull << 59) && fusable_add_shl(t, t->h - 2)) {
+        wcode *c = &t->code[t->last_start];
+        uint64_t a = c[2].u, x = c[3].u, k = c[4].u;
+        t->n = t->last_start;
+        t->last_dst = -1;
+        uint64_t v = use(t, t->h - 1);
+        emit_h(t, op + (WOP_load8_s32_xs - WOP_load8_s32));
+        emit_u(t, a);
+        emit_u(t, x);
+        emit_u(t, v);
+        emit_u(t, (offset + size) | (k << 59));
+        t->h -= 2;
+        return;
+    }
     if (offset <= UINT64_MAX - size && fusable_add(t, t->h - 2)) {
         uint64_t a = t->code[t->last_start + 2].u, b = t->code[t->last_start + 3].u;
         t->n = t->last_start;
@@ -1292,7 +1343,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             if (oi->kind == 0)
                 return ao_err_set(err, AO_EUNSUPPORTED, "wasm: unsupported opcode 0x%02x", opc);
             if (t->dead) break;
-            count(t, false);
+            count(t, true);   /* eqz/add may fold the instruction just before */
             if (oi->kind == 3)
                 tr_unop(t, oi->op);
             else if (oi->kind == 4)

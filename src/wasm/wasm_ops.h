@@ -56,7 +56,8 @@
 
 /* Each memory op also has a form NAME_x whose address is the 32-bit sum of
  * two slots (an i32.add fused into the access): loads d, a, b, imm; stores
- * a, b, v, imm. */
+ * a, b, v, imm; and a form NAME_xs whose address is a + (x << k) (32-bit):
+ * loads d, a, x, imm; stores a, x, v, imm, with k in bits 59..63 of imm. */
 
 #define WASM_OTHER_OPS(X) \
     X(unreachable)      /* */ \
@@ -72,6 +73,7 @@
     X(call_indirect)    /* imm table, ft, a(index), imm argoff */ \
     X(ret)              /* */ \
     X(copy)             /* d, a */ \
+    X(i32_add_shl)      /* d, a, x, imm k: d = a + (x << k) (i32) */ \
     X(copy2)            /* d, a, d2, a2: d = a, then d2 = a2 */ \
     X(const)            /* d, imm */ \
     X(select)           /* d, a, b, c: d = c ? a : b */ \
@@ -119,6 +121,9 @@ enum {
     WASM_BRC_OPS(X)
 #undef X
 #define X(n) WOP_##n##_x,
+    WASM_MEM_OPS(X)
+#undef X
+#define X(n) WOP_##n##_xs,
     WASM_MEM_OPS(X)
 #undef X
     WOP__COUNT

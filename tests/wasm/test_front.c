@@ -203,6 +203,46 @@ static void leb_signed_rules(void **state)
     }
 }
 
+/* The unchecked readers the back-end uses on validated code. */
+static void unchecked_readers(void **state)
+{
+    (void)state;
+    uint8_t vt = 0;
+    uint32_t idx = 0;
+    const uint8_t empty[] = { 0x40 }, single[] = { 0x7e }, ref[] = { 0x6f },
+                  typeidx[] = { 0xc0, 0x00 }, small[] = { 0x05 };
+    const uint8_t *p = empty;
+    assert_int_equal(wasm_ru_blocktype(&p, &vt, &idx), -1);
+    assert_ptr_equal(p, empty + 1);
+    p = single;
+    assert_int_equal(wasm_ru_blocktype(&p, &vt, &idx), -2);
+    assert_int_equal(vt, WASM_I64);
+    p = ref;
+    assert_int_equal(wasm_ru_blocktype(&p, &vt, &idx), -2);
+    assert_int_equal(vt, WASM_EXTERNREF);
+    p = typeidx;
+    assert_int_equal(wasm_ru_blocktype(&p, &vt, &idx), 0);
+    assert_int_equal(idx, 64);
+    assert_ptr_equal(p, typeidx + 2);
+    p = small;
+    assert_int_equal(wasm_ru_blocktype(&p, &vt, &idx), 0);
+    assert_int_equal(idx, 5);
+    /* memarg: alignment then a 64-bit offset */
+    const uint8_t ma[] = { 0x03, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    uint32_t align;
+    uint64_t off;
+    p = ma;
+    wasm_ru_memarg(&p, &align, &off);
+    assert_int_equal(align, 3);
+    assert_true(off == UINT64_MAX);
+    assert_ptr_equal(p, ma + sizeof ma);
+    const uint8_t f[] = { 0x00, 0x00, 0x80, 0x3f, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f };
+    p = f;
+    assert_int_equal(wasm_ru_f32(&p), 0x3f800000);
+    p = f + 4;
+    assert_true(wasm_ru_f64(&p) == 0x3ff0000000000000ull);
+}
+
 /* ---- structure ---- */
 
 static void header_rules(void **state)
@@ -1376,6 +1416,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(leb_u32_rules),
         cmocka_unit_test(leb_signed_rules),
+        cmocka_unit_test(unchecked_readers),
         cmocka_unit_test(header_rules),
         cmocka_unit_test(section_order_and_ids),
         cmocka_unit_test(utf8_names),

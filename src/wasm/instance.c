@@ -324,20 +324,3 @@ int wasm_func_call(wasm_store *s, wasm_func *f, const wasm_val *args, size_t nar
     }
     return AO_OK;
 }
-
-/* ---- snapshot / restore ---- */
-
-int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err)
-{
-    (void)inst;
-    (void)out;
-    return ao_err_set(err, AO_EUNSUPPORTED, "wasm: instance snapshots are not implemented yet");
-}
-
-int wasm_instance_restore(wasm_instance *inst, const uint8_t *snap, size_t len, ao_error *err)
-{
-    (void)inst;
-    (void)snap;
-    (void)len;
-    return ao_err_set(err, AO_EUNSUPPORTED, "wasm: instance restore is not implemented yet");
-}

@@ -92,6 +92,11 @@ static int grow_frames(wasm_store *s)
 
 static const void *handler_table[WOP__COUNT];
 
+static uint32_t FLIM_INIT(const wasm_store *s)
+{
+    return s->frames_cap < s->max_depth - 1 ? s->frames_cap : s->max_depth - 1;
+}
+
 static int run(wasm_store *s, const wfn *entry, wasm_instance *entry_inst, uint64_t *entry_fp,
                wasm_trap *trap, int init)
 {
@@ -113,9 +118,12 @@ static int run(wasm_store *s, const wfn *entry, wasm_instance *entry_inst, uint6
     }
 
     const uint32_t base_frames = s->nframes;
+    uint32_t nfr = base_frames;             /* s->nframes, synced at host calls */
+    uint32_t flim = FLIM_INIT(s);           /* fast-path bound on nfr */
+    uint64_t *const send = s->stack_end;
+    uint64_t mepoch = 0;                    /* s->mem_epoch when mb/msz were loaded */
     const wcode *ip = entry->code;
     char *fp = (char *)entry_fp;
-    const wfn *fn = entry;
     wasm_instance *inst = entry_inst;
     uint8_t *mb = NULL;
     uint64_t msz = 0;
@@ -132,7 +140,7 @@ static int run(wasm_store *s, const wfn *entry, wasm_instance *entry_inst, uint6
         gas_left0 = gas_base <= s->gas_limit ? s->gas_limit - gas_base : 0; \
         gas_left = gas_left0; } while (0)
 #define GAS_USED() (gas_base + (gas_left0 - gas_left))
-#define LOAD_MEM() do { wasm_memory *m0_ = inst->mem0; \
+#define LOAD_MEM() do { wasm_memory *m0_ = inst->mem0; mepoch = s->mem_epoch; \
         if (m0_) { mb = m0_->data; msz = m0_->size; } else { mb = NULL; msz = 0; } } while (0)
 #define NEXT() goto *ip->h
 #define S(n) (*(uint64_t *)(fp + ip[n].u))
@@ -158,43 +166,29 @@ L_gas:
     gas_left -= IMM(1);
     ip += 2;
     NEXT();
+#define CHARGE(n) do { uint64_t n_ = (n); if (UNLIKELY(n_ > gas_left)) { gas_base += n_; \
+        TRAP(WASM_TRAP_OUT_OF_GAS); } gas_left -= n_; } while (0)
+/* conditional branch with the target at operand k: T, gt, gf follow */
+#define COND_BR(c, k) do { if (c) { CHARGE(IMM((k) + 1)); ip = ip[k].t; } \
+        else { CHARGE(IMM((k) + 2)); ip += (k) + 3; } NEXT(); } while (0)
 L_br:
+    CHARGE(IMM(2));
     ip = ip[1].t;
     NEXT();
 L_br_if:
-    if ((uint32_t)S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR((uint32_t)S(1), 2);
 L_br_unless:
-    if (!(uint32_t)S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR(!(uint32_t)S(1), 2);
 L_br_if64:
-    if (S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR(S(1), 2);
 L_br_unless64:
-    if (!S(1))
-        ip = ip[2].t;
-    else
-        ip += 3;
-    NEXT();
+    COND_BR(!S(1), 2);
 #define BRC32(name, expr) \
-    L_brc_##name: { uint32_t a = (uint32_t)S(1), b = (uint32_t)S(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); } \
-    L_brc_##name##_i: { uint32_t a = (uint32_t)S(1), b = (uint32_t)IMM(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); }
+    L_brc_##name: { uint32_t a = (uint32_t)S(1), b = (uint32_t)S(2); COND_BR(expr, 3); } \
+    L_brc_##name##_i: { uint32_t a = (uint32_t)S(1), b = (uint32_t)IMM(2); COND_BR(expr, 3); }
 #define BRC64(name, expr) \
-    L_brc_##name: { uint64_t a = S(1), b = S(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); } \
-    L_brc_##name##_i: { uint64_t a = S(1), b = IMM(2); \
-        if (expr) ip = ip[3].t; else ip += 4; NEXT(); }
+    L_brc_##name: { uint64_t a = S(1), b = S(2); COND_BR(expr, 3); } \
+    L_brc_##name##_i: { uint64_t a = S(1), b = IMM(2); COND_BR(expr, 3); }
     BRC32(i32_eq, a == b)
     BRC32(i32_ne, a != b)
     BRC32(i32_lt_s, (int32_t)a < (int32_t)b)
@@ -222,29 +216,37 @@ L_br_table: {
     ip = ip[3 + i].t;
     NEXT();
 }
+#define FLIM() (s->frames_cap < s->max_depth - 1 ? s->frames_cap : s->max_depth - 1)
+/* Push the caller's frame before entering a callee whose frame at nfp
+ * needs nslots; traps on call-stack exhaustion. */
+#define PUSH_FRAME(retp, nslots) do { \
+        if (UNLIKELY(nfr >= flim || (uint64_t *)nfp + (nslots) > send)) { \
+            if (nfr + 1 >= s->max_depth || (uint64_t *)nfp + (nslots) > send) \
+                TRAP(WASM_TRAP_STACK_EXHAUSTED); \
+            if (nfr >= s->frames_cap && grow_frames(s)) \
+                TRAP(WASM_TRAP_OUT_OF_MEMORY); \
+            flim = FLIM(); \
+        } \
+        wframe *fr_ = &s->frames[nfr++]; \
+        fr_->ret = (retp); \
+        fr_->fp = (uint64_t *)fp; \
+        fr_->inst = inst; \
+    } while (0)
+#define ZERO_LOCALS(callee) do { \
+        uint64_t *lp_ = (uint64_t *)nfp + (callee)->nparams; \
+        for (uint32_t k_ = (callee)->nlocals; k_; k_--) { \
+            *lp_++ = 0; \
+            __asm__("" ::: "memory");   /* a short loop, not a memset call */ \
+        } \
+    } while (0)
 L_call: {
     const wfn *callee = ip[1].fn;
     nfp = fp + IMM(2);
-    if (UNLIKELY(s->nframes + 1 >= s->max_depth ||
-                 (uint64_t *)nfp + callee->frame_slots > s->stack_end))
-        TRAP(WASM_TRAP_STACK_EXHAUSTED);
-    if (UNLIKELY(s->nframes == s->frames_cap) && grow_frames(s))
-        TRAP(WASM_TRAP_OUT_OF_MEMORY);
-    wframe *fr = &s->frames[s->nframes++];
-    fr->ret = ip + 3;
-    fr->fp = (uint64_t *)fp;
-    fr->inst = inst;
-    fr->fn = fn;
-    {
-        uint64_t *lp = (uint64_t *)nfp + callee->nparams;
-        for (uint32_t k = callee->nlocals; k; k--) {
-            *lp++ = 0;
-            __asm__("" ::: "memory");   /* a short loop, not a memset call */
-        }
-    }
+    PUSH_FRAME(ip + 3, callee->frame_slots);
+    ZERO_LOCALS(callee);
     fp = nfp;
-    fn = callee;
-    ip = callee->code;
+    CHARGE(callee->entry_gas);
+    ip = callee->entry;
     NEXT();
 }
 L_call_import:
@@ -268,23 +270,21 @@ L_call_indirect: {
 }
 generic_call:
     if (cf->host) {
-        if (UNLIKELY(s->nframes + 1 >= s->max_depth))
+        /* the host call counts as a frame; slots above its arguments and
+         * results are free for nested calls */
+        if (UNLIKELY(nfr + 1 >= s->max_depth))
             TRAP(WASM_TRAP_STACK_EXHAUSTED);
-        if (UNLIKELY(s->nframes == s->frames_cap) && grow_frames(s))
-            TRAP(WASM_TRAP_OUT_OF_MEMORY);
-        wframe *fr = &s->frames[s->nframes++];
-        fr->ret = retip;
-        fr->fp = (uint64_t *)fp;
-        fr->inst = inst;
-        fr->fn = fn;
+        s->nframes = nfr + 1;
+        const wasm_functype *hft = cf->type;
         uint64_t *osp = s->sp;
-        uint64_t *top = (uint64_t *)fp + fn->frame_slots;
+        uint64_t *top = (uint64_t *)nfp + (hft->nparams > hft->nresults ? hft->nparams : hft->nresults);
         if (top > s->sp)
             s->sp = top;
         s->gas_used = GAS_USED();
         int rc = wasm__call_host(s, cf, inst, (uint64_t *)nfp, trap);
         s->sp = osp;
-        s->nframes--;
+        s->nframes = nfr;
+        flim = FLIM();
         GAS_LOAD();
         LOAD_MEM();
         if (rc) {
@@ -295,35 +295,27 @@ generic_call:
         NEXT();
     } else {
         const wfn *callee = cf->fn;
-        if (UNLIKELY(s->nframes + 1 >= s->max_depth ||
-                     (uint64_t *)nfp + callee->frame_slots > s->stack_end))
-            TRAP(WASM_TRAP_STACK_EXHAUSTED);
-        if (UNLIKELY(s->nframes == s->frames_cap) && grow_frames(s))
-            TRAP(WASM_TRAP_OUT_OF_MEMORY);
-        wframe *fr = &s->frames[s->nframes++];
-        fr->ret = retip;
-        fr->fp = (uint64_t *)fp;
-        fr->inst = inst;
-        fr->fn = fn;
-        memset(nfp + callee->nparams * 8, 0, (size_t)callee->nlocals * 8);
+        PUSH_FRAME(retip, callee->frame_slots);
+        ZERO_LOCALS(callee);
         fp = nfp;
-        fn = callee;
         if (cf->inst != inst) {
             inst = cf->inst;
             LOAD_MEM();
         }
-        ip = callee->code;
+        CHARGE(callee->entry_gas);
+        ip = callee->entry;
         NEXT();
     }
 L_ret: {
-    if (s->nframes == base_frames)
+    if (nfr == base_frames)
         goto done;
-    wframe *fr = &s->frames[--s->nframes];
+    wframe *fr = &s->frames[--nfr];
     ip = fr->ret;
     fp = (char *)fr->fp;
-    fn = fr->fn;
-    inst = fr->inst;
-    LOAD_MEM();
+    if (UNLIKELY(fr->inst != inst || s->mem_epoch != mepoch)) {
+        inst = fr->inst;
+        LOAD_MEM();
+    }
     NEXT();
 }
 L_copy:
@@ -539,69 +531,48 @@ L_data_drop:
     IB64(i64_ge_s, (int64_t)a >= (int64_t)b)
     IB64(i64_ge_u, a >= b)
 
-    /* ---- division ---- */
-L_i32_div_s: {
-    int32_t a = (int32_t)(uint32_t)S(2), b = (int32_t)(uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    if (UNLIKELY(a == INT32_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
-    S(1) = (uint32_t)(a / b);
-    ip += 4;
-    NEXT();
-}
-L_i32_div_u: {
-    uint32_t a = (uint32_t)S(2), b = (uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a / b;
-    ip += 4;
-    NEXT();
-}
-L_i32_rem_s: {
-    int32_t a = (int32_t)(uint32_t)S(2), b = (int32_t)(uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = b == -1 ? 0 : (uint32_t)(a % b);
-    ip += 4;
-    NEXT();
-}
-L_i32_rem_u: {
-    uint32_t a = (uint32_t)S(2), b = (uint32_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a % b;
-    ip += 4;
-    NEXT();
-}
-L_i64_div_s: {
-    int64_t a = (int64_t)S(2), b = (int64_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    if (UNLIKELY(a == INT64_MIN && b == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
-    S(1) = (uint64_t)(a / b);
-    ip += 4;
-    NEXT();
-}
-L_i64_div_u: {
-    uint64_t a = S(2), b = S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a / b;
-    ip += 4;
-    NEXT();
-}
-L_i64_rem_s: {
-    int64_t a = (int64_t)S(2), b = (int64_t)S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = b == -1 ? 0 : (uint64_t)(a % b);
-    ip += 4;
-    NEXT();
-}
-L_i64_rem_u: {
-    uint64_t a = S(2), b = S(3);
-    if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
-    S(1) = a % b;
-    ip += 4;
-    NEXT();
-}
+    /* ---- division (slot and immediate forms) ---- */
+#define DIV_PAIR(name, UT, ...) \
+    L_##name: { UT a = (UT)S(2), b = (UT)S(3); __VA_ARGS__ } \
+    L_##name##_i: { UT a = (UT)S(2), b = (UT)IMM(3); __VA_ARGS__ }
+    DIV_PAIR(i32_div_s, uint32_t,
+        int32_t x = (int32_t)a, y = (int32_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        if (UNLIKELY(x == INT32_MIN && y == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+        S(1) = (uint32_t)(x / y); ip += 4; NEXT();)
+    DIV_PAIR(i32_div_u, uint32_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a / b; ip += 4; NEXT();)
+    DIV_PAIR(i32_rem_s, uint32_t,
+        int32_t x = (int32_t)a, y = (int32_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = y == -1 ? 0 : (uint32_t)(x % y); ip += 4; NEXT();)
+    DIV_PAIR(i32_rem_u, uint32_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a % b; ip += 4; NEXT();)
+    DIV_PAIR(i64_div_s, uint64_t,
+        int64_t x = (int64_t)a, y = (int64_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        if (UNLIKELY(x == INT64_MIN && y == -1)) TRAP(WASM_TRAP_INT_OVERFLOW);
+        S(1) = (uint64_t)(x / y); ip += 4; NEXT();)
+    DIV_PAIR(i64_div_u, uint64_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a / b; ip += 4; NEXT();)
+    DIV_PAIR(i64_rem_s, uint64_t,
+        int64_t x = (int64_t)a, y = (int64_t)b;
+        if (UNLIKELY(y == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = y == -1 ? 0 : (uint64_t)(x % y); ip += 4; NEXT();)
+    DIV_PAIR(i64_rem_u, uint64_t,
+        if (UNLIKELY(b == 0)) TRAP(WASM_TRAP_DIV_ZERO);
+        S(1) = a % b; ip += 4; NEXT();)
 
     /* ---- floating point binary ---- */
-#define FB32(name, expr) L_##name: { float a = wn_f32(S(2)), b = wn_f32(S(3)); S(1) = (expr); ip += 4; NEXT(); }
-#define FB64(name, expr) L_##name: { double a = wn_f64(S(2)), b = wn_f64(S(3)); S(1) = (expr); ip += 4; NEXT(); }
+#define FB32(name, expr) \
+    L_##name: { float a = wn_f32(S(2)), b = wn_f32(S(3)); S(1) = (expr); ip += 4; NEXT(); } \
+    L_##name##_i: { float a = wn_f32(S(2)), b = wn_f32(IMM(3)); S(1) = (expr); ip += 4; NEXT(); }
+#define FB64(name, expr) \
+    L_##name: { double a = wn_f64(S(2)), b = wn_f64(S(3)); S(1) = (expr); ip += 4; NEXT(); } \
+    L_##name##_i: { double a = wn_f64(S(2)), b = wn_f64(IMM(3)); S(1) = (expr); ip += 4; NEXT(); }
     FB32(f32_add, wn_r32(a + b))
     FB32(f32_sub, wn_r32(a - b))
     FB32(f32_mul, wn_r32(a * b))
@@ -705,6 +676,7 @@ trapped_filled:
     s->gas_used = GAS_USED();
     return tc ? (int)tc : WASM_TRAP_HOST;
 done:
+    s->nframes = nfr;
     s->gas_used = GAS_USED();
     return 0;
 }

@@ -227,6 +227,7 @@ int wasm__memory_create(wasm_store *s, const wasm_limits *lim, wasm_memory **out
     wasm_memory *mem = calloc(1, sizeof *mem);
     if (!mem)
         return ao_err_set(err, AO_ENOMEM, "wasm: out of memory");
+    mem->store = s;
     mem->lim = *lim;
     mem->max_pages = maxp;
     uint64_t resv = maxp < WASM_RESERVE_PAGES ? maxp : WASM_RESERVE_PAGES;
@@ -303,6 +304,7 @@ int64_t wasm_memory_grow(wasm_memory *mem, uint64_t delta)
         return -1;
     mem->pages = np;
     mem->size = nbytes;
+    mem->store->mem_epoch++;
     return (int64_t)old;
 }
 

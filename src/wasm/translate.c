@@ -368,6 +368,35 @@ static void emit_return(tr *t)
         free(sv);
 }
 
+/* Target word of a br/br_if to c, then its taken-path gas word. A branch
+ * back to a loop whose head starts with `gas N` jumps past that instruction
+ * and charges N itself (one dispatch less per iteration). */
+static void emit_target_gas(tr *t, ctrl *c)
+{
+    if (c->kind == C_LOOP) {
+        size_t lp = c->loop_pos;
+        if (lp + 1 < t->n && !t->oom && t->code[lp].h == t->H[WOP_gas]) {
+            uint64_t n = t->gas_pos == (int64_t)(lp + 1) ? t->gas_n : t->code[lp + 1].u;
+            emit_target(t, lp + 2);
+            emit_u(t, n);
+            return;
+        }
+        emit_target(t, c->loop_pos);
+    } else {
+        emit_fwd(t, &c->chain);
+    }
+    emit_u(t, 0);
+}
+
+/* Fall-through gas word of a conditional branch: it ends the current run
+ * and holds the weight of the run that follows. */
+static void emit_fallthrough_gas(tr *t)
+{
+    gas_end(t);
+    t->gas_pos = (int64_t)emit_u(t, 0);
+    t->gas_n = 0;
+}
+
 /* Branch to ctrl c (taken unconditionally from here). */
 static void emit_branch(tr *t, ctrl *c)
 {
@@ -378,10 +407,7 @@ static void emit_branch(tr *t, ctrl *c)
     uint32_t n = arity(c);
     branch_copies(t, n, t->base + c->height);
     emit_h(t, WOP_br);
-    if (c->kind == C_LOOP)
-        emit_target(t, c->loop_pos);
-    else
-        emit_fwd(t, &c->chain);
+    emit_target_gas(t, c);
 }
 
 static bool branch_is_plain(tr *t, ctrl *c)
@@ -402,7 +428,7 @@ static void emit_plain_target(tr *t, ctrl *c)
 /* ---- instruction classes ---- */
 
 typedef struct opinfo {
-    uint8_t kind;   /* 0 none, 1 ibin (imm form), 2 bin, 3 un, 4 nop conversion */
+    uint8_t kind;   /* 0 none, 1 binary with an immediate form, 2 binary, 3 unary, 4 no-op */
     uint8_t comm;   /* commutative */
     uint16_t op;
 } opinfo;
@@ -423,26 +449,28 @@ static void opinfo_init(void)
     IB(0x51, i64_eq, 1); IB(0x52, i64_ne, 1); IB(0x53, i64_lt_s, 0); IB(0x54, i64_lt_u, 0);
     IB(0x55, i64_gt_s, 0); IB(0x56, i64_gt_u, 0); IB(0x57, i64_le_s, 0); IB(0x58, i64_le_u, 0);
     IB(0x59, i64_ge_s, 0); IB(0x5a, i64_ge_u, 0);
-    B(0x5b, f32_eq); B(0x5c, f32_ne); B(0x5d, f32_lt); B(0x5e, f32_gt); B(0x5f, f32_le); B(0x60, f32_ge);
-    B(0x61, f64_eq); B(0x62, f64_ne); B(0x63, f64_lt); B(0x64, f64_gt); B(0x65, f64_le); B(0x66, f64_ge);
+    IB(0x5b, f32_eq, 1); IB(0x5c, f32_ne, 1); IB(0x5d, f32_lt, 0); IB(0x5e, f32_gt, 0);
+    IB(0x5f, f32_le, 0); IB(0x60, f32_ge, 0);
+    IB(0x61, f64_eq, 1); IB(0x62, f64_ne, 1); IB(0x63, f64_lt, 0); IB(0x64, f64_gt, 0);
+    IB(0x65, f64_le, 0); IB(0x66, f64_ge, 0);
     U(0x67, i32_clz); U(0x68, i32_ctz); U(0x69, i32_popcnt);
     IB(0x6a, i32_add, 1); IB(0x6b, i32_sub, 0); IB(0x6c, i32_mul, 1);
-    B(0x6d, i32_div_s); B(0x6e, i32_div_u); B(0x6f, i32_rem_s); B(0x70, i32_rem_u);
+    IB(0x6d, i32_div_s, 0); IB(0x6e, i32_div_u, 0); IB(0x6f, i32_rem_s, 0); IB(0x70, i32_rem_u, 0);
     IB(0x71, i32_and, 1); IB(0x72, i32_or, 1); IB(0x73, i32_xor, 1); IB(0x74, i32_shl, 0);
     IB(0x75, i32_shr_s, 0); IB(0x76, i32_shr_u, 0); IB(0x77, i32_rotl, 0); IB(0x78, i32_rotr, 0);
     U(0x79, i64_clz); U(0x7a, i64_ctz); U(0x7b, i64_popcnt);
     IB(0x7c, i64_add, 1); IB(0x7d, i64_sub, 0); IB(0x7e, i64_mul, 1);
-    B(0x7f, i64_div_s); B(0x80, i64_div_u); B(0x81, i64_rem_s); B(0x82, i64_rem_u);
+    IB(0x7f, i64_div_s, 0); IB(0x80, i64_div_u, 0); IB(0x81, i64_rem_s, 0); IB(0x82, i64_rem_u, 0);
     IB(0x83, i64_and, 1); IB(0x84, i64_or, 1); IB(0x85, i64_xor, 1); IB(0x86, i64_shl, 0);
     IB(0x87, i64_shr_s, 0); IB(0x88, i64_shr_u, 0); IB(0x89, i64_rotl, 0); IB(0x8a, i64_rotr, 0);
     U(0x8b, f32_abs); U(0x8c, f32_neg); U(0x8d, f32_ceil); U(0x8e, f32_floor); U(0x8f, f32_trunc);
     U(0x90, f32_nearest); U(0x91, f32_sqrt);
-    B(0x92, f32_add); B(0x93, f32_sub); B(0x94, f32_mul); B(0x95, f32_div); B(0x96, f32_min);
-    B(0x97, f32_max); B(0x98, f32_copysign);
+    IB(0x92, f32_add, 1); IB(0x93, f32_sub, 0); IB(0x94, f32_mul, 1); IB(0x95, f32_div, 0);
+    IB(0x96, f32_min, 1); IB(0x97, f32_max, 1); B(0x98, f32_copysign);
     U(0x99, f64_abs); U(0x9a, f64_neg); U(0x9b, f64_ceil); U(0x9c, f64_floor); U(0x9d, f64_trunc);
     U(0x9e, f64_nearest); U(0x9f, f64_sqrt);
-    B(0xa0, f64_add); B(0xa1, f64_sub); B(0xa2, f64_mul); B(0xa3, f64_div); B(0xa4, f64_min);
-    B(0xa5, f64_max); B(0xa6, f64_copysign);
+    IB(0xa0, f64_add, 1); IB(0xa1, f64_sub, 0); IB(0xa2, f64_mul, 1); IB(0xa3, f64_div, 0);
+    IB(0xa4, f64_min, 1); IB(0xa5, f64_max, 1); B(0xa6, f64_copysign);
     U(0xa7, i32_wrap_i64); U(0xa8, i32_trunc_f32_s); U(0xa9, i32_trunc_f32_u);
     U(0xaa, i32_trunc_f64_s); U(0xab, i32_trunc_f64_u); U(0xac, i64_extend_i32_s); N(0xad);
     U(0xae, i64_trunc_f32_s); U(0xaf, i64_trunc_f32_u); U(0xb0, i64_trunc_f64_s); U(0xb1, i64_trunc_f64_u);
@@ -752,7 +780,8 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             emit_cond(t, &cd, false);
             int64_t fix = -1;
             emit_fwd(t, &fix);
-            gas_end(t);
+            emit_u(t, 0);
+            emit_fallthrough_gas(t);
             ctrl *cc = push_ctrl(t, C_IF, np, nr);
             if (cc)
                 cc->else_fix = fix;
@@ -766,6 +795,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 branch_copies(t, cc->nresults, t->base + cc->height);
                 emit_h(t, WOP_br);
                 emit_fwd(t, &cc->chain);
+                emit_u(t, 0);
             }
             size_t l = label(t);
             resolve(t, &cc->else_fix, l);
@@ -822,12 +852,14 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             ctrl *cc = &t->cs[t->nc - 1 - l];
             if (branch_is_plain(t, cc)) {
                 emit_cond(t, &cd, true);
-                emit_plain_target(t, cc);
-                gas_end(t);
+                emit_target_gas(t, cc);
+                emit_fallthrough_gas(t);
             } else {
                 emit_cond(t, &cd, false);
                 int64_t skip = -1;
                 emit_fwd(t, &skip);
+                emit_u(t, 0);
+                emit_fallthrough_gas(t);
                 emit_branch(t, cc);
                 size_t lb = label(t);
                 resolve(t, &skip, lb);
@@ -1185,6 +1217,13 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
     for (size_t i = 0; i < t->ntfix; i++)
         out->code[t->tfix[i]].t = out->code + (t->code[t->tfix[i]].t - t->code);
     out->code_len = t->n;
+    if (t->n >= 2 && out->code[0].h == t->H[WOP_gas]) {
+        out->entry = out->code + 2;
+        out->entry_gas = out->code[1].u;
+    } else {
+        out->entry = out->code;
+        out->entry_gas = 0;
+    }
     out->nparams = ft->nparams;
     out->nlocals = c->nlocals;
     out->nresults = ft->nresults;

@@ -25,6 +25,8 @@ typedef union wcode {
 typedef struct wfn {
     wcode *code;
     size_t code_len;           /* words */
+    const wcode *entry;        /* where wasm callers enter (past the entry gas) */
+    uint64_t entry_gas;        /* charged by the call instruction */
     uint32_t nparams, nlocals; /* nlocals: declared locals, params excluded */
     uint32_t nresults;
     uint32_t frame_slots;      /* params + locals + max operand stack, >= nresults */
@@ -56,6 +58,7 @@ struct wasm_func {
 };
 
 struct wasm_memory {
+    wasm_store *store;
     uint8_t *data;
     uint64_t size;             /* bytes */
     uint64_t pages;
@@ -96,7 +99,6 @@ typedef struct wframe {
     const wcode *ret;
     uint64_t *fp;
     wasm_instance *inst;
-    const wfn *fn;
 } wframe;
 
 typedef struct wobj {
@@ -113,6 +115,7 @@ struct wasm_store {
     wframe *frames;
     uint32_t nframes, frames_cap;
     uint32_t host_nesting;
+    uint64_t mem_epoch;        /* bumped by every memory growth */
     wobj *objs;
     size_t nobjs, objs_cap;
 };

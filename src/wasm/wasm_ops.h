@@ -9,7 +9,7 @@
 #ifndef AO_WASM_OPS_H
 #define AO_WASM_OPS_H
 
-/* Integer binary operators that also have an immediate form. */
+/* Binary operators that also have an immediate form (_i: b is an immediate). */
 #define WASM_IBIN_OPS(X) \
     X(i32_add) X(i32_sub) X(i32_mul) X(i32_and) X(i32_or) X(i32_xor) \
     X(i32_shl) X(i32_shr_s) X(i32_shr_u) X(i32_rotl) X(i32_rotr) \
@@ -18,16 +18,17 @@
     X(i64_add) X(i64_sub) X(i64_mul) X(i64_and) X(i64_or) X(i64_xor) \
     X(i64_shl) X(i64_shr_s) X(i64_shr_u) X(i64_rotl) X(i64_rotr) \
     X(i64_eq) X(i64_ne) X(i64_lt_s) X(i64_lt_u) X(i64_gt_s) X(i64_gt_u) \
-    X(i64_le_s) X(i64_le_u) X(i64_ge_s) X(i64_ge_u)
+    X(i64_le_s) X(i64_le_u) X(i64_ge_s) X(i64_ge_u) \
+    X(f32_add) X(f32_sub) X(f32_mul) X(f32_div) X(f32_min) X(f32_max) \
+    X(f32_eq) X(f32_ne) X(f32_lt) X(f32_gt) X(f32_le) X(f32_ge) \
+    X(f64_add) X(f64_sub) X(f64_mul) X(f64_div) X(f64_min) X(f64_max) \
+    X(f64_eq) X(f64_ne) X(f64_lt) X(f64_gt) X(f64_le) X(f64_ge) \
+    X(i32_div_s) X(i32_div_u) X(i32_rem_s) X(i32_rem_u) \
+    X(i64_div_s) X(i64_div_u) X(i64_rem_s) X(i64_rem_u)
 
 /* Other binary operators: d, a, b. */
 #define WASM_BIN_OPS(X) \
-    X(i32_div_s) X(i32_div_u) X(i32_rem_s) X(i32_rem_u) \
-    X(i64_div_s) X(i64_div_u) X(i64_rem_s) X(i64_rem_u) \
-    X(f32_add) X(f32_sub) X(f32_mul) X(f32_div) X(f32_min) X(f32_max) X(f32_copysign) \
-    X(f32_eq) X(f32_ne) X(f32_lt) X(f32_gt) X(f32_le) X(f32_ge) \
-    X(f64_add) X(f64_sub) X(f64_mul) X(f64_div) X(f64_min) X(f64_max) X(f64_copysign) \
-    X(f64_eq) X(f64_ne) X(f64_lt) X(f64_gt) X(f64_le) X(f64_ge)
+    X(f32_copysign) X(f64_copysign)
 
 /* Unary operators: d, a. */
 #define WASM_UN_OPS(X) \
@@ -56,11 +57,11 @@
 #define WASM_OTHER_OPS(X) \
     X(unreachable)      /* */ \
     X(gas)              /* imm: instructions of the run */ \
-    X(br)               /* T */ \
-    X(br_if)            /* a, T: jump if a != 0 */ \
-    X(br_unless)        /* a, T: jump if a == 0 */ \
-    X(br_if64)          /* a, T: jump if a (64 bits) != 0 */ \
-    X(br_unless64)      /* a, T: jump if a (64 bits) == 0 */ \
+    X(br)               /* T, gt: charge gt gas, jump */ \
+    X(br_if)            /* a, T, gt, gf: jump if a != 0 (charging gt), else charge gf */ \
+    X(br_unless)        /* a, T, gt, gf: jump if a == 0 */ \
+    X(br_if64)          /* a, T, gt, gf: jump if a (64 bits) != 0 */ \
+    X(br_unless64)      /* a, T, gt, gf: jump if a (64 bits) == 0 */ \
     X(br_table)         /* a, imm n, T*(n+1) */ \
     X(call)             /* fn, imm argoff */ \
     X(call_import)      /* imm funcidx, imm argoff */ \
@@ -89,8 +90,9 @@
     X(trap_oob)         /* always "out of bounds memory access" */
 
 /* Compare-and-branch (a compare fused with the br_if/if that consumes it):
- * brc_NAME a, b, T and brc_NAME_i a, imm, T jump to T when the compare
- * holds. Same order as the compares in WASM_IBIN_OPS. */
+ * brc_NAME a, b, T, gt, gf and brc_NAME_i a, imm, T, gt, gf jump to T when
+ * the compare holds (charging gt gas), else charge gf and fall through. Same
+ * order as the compares in WASM_IBIN_OPS. */
 #define WASM_BRC_OPS(X) \
     X(i32_eq) X(i32_ne) X(i32_lt_s) X(i32_lt_u) X(i32_gt_s) X(i32_gt_u) \
     X(i32_le_s) X(i32_le_u) X(i32_ge_s) X(i32_ge_u) \

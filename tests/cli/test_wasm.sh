@@ -95,6 +95,18 @@ check run-loop 0 "^i32:499500$" "$AO" wasm run "$T/m.wasm" count i32:1000
 check validate-counts 0 "valid (0 imports, 2 exports)" "$AO" wasm validate "$T/spin.wasm"
 check validate-import-count 0 "valid (1 import, 0 exports)" "$AO" wasm validate "$T/import.wasm"
 
+# gas is deterministic: the same call twice reports the same gas, and a
+# limit just below it traps while the exact amount suffices
+g1=$("$AO" wasm run "$T/m.wasm" count i32:500 2>&1 | sed -n 's/^gas: //p')
+g2=$("$AO" wasm run "$T/m.wasm" count i32:500 2>&1 | sed -n 's/^gas: //p')
+if [ -n "$g1" ] && [ "$g1" = "$g2" ] && [ "$g1" -gt 500 ]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); echo "FAIL gas-deterministic: gas '$g1' then '$g2'"
+fi
+check gas-exact-limit 0 "^i32:124750$" "$AO" wasm run --gas-limit "${g1:-0}" "$T/m.wasm" count i32:500
+check gas-limit-one-less 1 "out of gas" "$AO" wasm run --gas-limit "$(( ${g1:-1} - 1 ))" "$T/m.wasm" count i32:500
+
 check trap-div-zero 1 "integer divide by zero" "$AO" wasm run "$T/m.wasm" divs i32:1 i32:0
 check trap-overflow 1 "integer overflow" "$AO" wasm run "$T/m.wasm" divs i32:-2147483648 i32:-1
 check trap-unreachable 1 "unreachable" "$AO" wasm run "$T/m.wasm" boom

@@ -2,8 +2,9 @@
  * fuzz_wasm_run.c - fuzz target for the whole engine path: decode,
  * validate, instantiate (every import satisfied by a host object of the
  * right type: host functions returning zeros or trapping, tables, memories
- * and globals made to match), then call every exported function (with zero
- * arguments of the right types) under a small gas limit, a memory limit and
+ * and globals made to match), then call every exported function (with
+ * arguments of the right types: zeros, edge values and random bits chosen
+ * from the input) under a small gas limit, a memory limit and
  * a call-depth limit; then a snapshot of the instance restored into a
  * fresh instance must snapshot to the same bytes. Nothing may crash or
  * leak, whatever the input.
@@ -68,7 +69,33 @@ static bool fuzz_make_import(wasm_store *s, fuzz_import *imp, wasm_extern *ext)
     return false;
 }
 
-static void fuzz_call_exports(wasm_store *s, const wasm_module *m, wasm_instance *inst)
+/* Argument values: zero, or edge values and random bits chosen by a
+ * generator seeded from the input, so that a mutation can also steer them. */
+static uint64_t fuzz_next(uint64_t *st)
+{
+    *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+    return *st >> 11 ^ *st << 23;
+}
+
+static void fuzz_arg(uint8_t type, uint64_t *st, wasm_val *v)
+{
+    static const uint64_t edge[] = { 0, 1, ~0ull, 0x80000000ull, 0x7fffffffull,
+                                     0x8000000000000000ull, 0xffffffffull, 0x10000ull,
+                                     0x7fc00000ull, 0x7ff8000000000000ull, 0x3f800000ull,
+                                     0x3ff0000000000000ull };
+    fuzz_zero(type, v);
+    uint64_t r = fuzz_next(st), x;
+    switch (r % 4) {
+    case 0: x = 0; break;
+    case 1: x = fuzz_next(st); break;
+    default: x = edge[(r >> 8) % (sizeof edge / sizeof edge[0])]; break;
+    }
+    if (type == WASM_I32 || type == WASM_F32) v->of.i32 = (uint32_t)x;
+    else if (type == WASM_I64 || type == WASM_F64) v->of.i64 = x;
+}
+
+static void fuzz_call_exports(wasm_store *s, const wasm_module *m, wasm_instance *inst,
+                              uint64_t seed)
 {
     size_t ne = wasm_module_export_count(m), calls = 0;
     for (size_t i = 0; i < ne && calls < FUZZ_MAX_CALLS; i++) {
@@ -85,7 +112,7 @@ static void fuzz_call_exports(wasm_store *s, const wasm_module *m, wasm_instance
         wasm_val *res = calloc(ft.nresults + 1, sizeof *res);
         if (args && res) {
             for (uint32_t k = 0; k < ft.nparams; k++)
-                fuzz_zero(ft.params[k], &args[k]);
+                fuzz_arg(ft.params[k], &seed, &args[k]);
             wasm_trap trap;
             wasm_store_set_gas_used(s, 0);
             wasm_store_set_gas_limit(s, FUZZ_GAS);
@@ -160,7 +187,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     wasm_instance *inst = fuzz_instantiate(s, m, imps, exts, ni);
     if (inst) {
-        fuzz_call_exports(s, m, inst);
+        uint64_t seed = 14695981039346656037ull;
+        for (size_t i = 0; i < size; i++)
+            seed = (seed ^ data[i]) * 1099511628211ull;
+        fuzz_call_exports(s, m, inst, seed);
         fuzz_snapshot_roundtrip(m, inst, imps, ni);
     }
 out:

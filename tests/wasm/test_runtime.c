@@ -47,8 +47,8 @@ static void name(bb *x, const char *s)
 }
 
 typedef struct tmod {
-    bb types, imports, funcs, mems, globals, exports, code;
-    uint32_t ntypes, nimports, nfuncs, nmems, nglobals, nexports;
+    bb types, imports, funcs, tables, mems, globals, exports, elems, code, datas;
+    uint32_t ntypes, nimports, nfuncs, ntables, nmems, nglobals, nexports, nelems, ndatas;
 } tmod;
 
 static uint8_t vt(char c)
@@ -119,6 +119,44 @@ static void tm_memory(tmod *m, uint32_t min, int64_t max, const char *export_nam
     m->nmems++;
 }
 
+static void tm_global_i32(tmod *m, bool mut, int32_t init)
+{
+    put(&m->globals, 0x7f);
+    put(&m->globals, mut ? 1 : 0);
+    put(&m->globals, 0x41);
+    uleb(&m->globals, (uint32_t)init & 0x3f);   /* small non-negative inits only */
+    put(&m->globals, 0x0b);
+    m->nglobals++;
+}
+
+static void tm_table(tmod *m, uint32_t min)
+{
+    put(&m->tables, 0x70);
+    put(&m->tables, 0x00);
+    uleb(&m->tables, min);
+    m->ntables++;
+}
+
+/* Active element segment for table 0 at a constant offset. */
+static void tm_elem(tmod *m, uint32_t offset, const uint32_t *funcs, uint32_t n)
+{
+    put(&m->elems, 0x00);
+    put(&m->elems, 0x41);
+    uleb(&m->elems, offset);
+    put(&m->elems, 0x0b);
+    uleb(&m->elems, n);
+    for (uint32_t i = 0; i < n; i++)
+        uleb(&m->elems, funcs[i]);
+    m->nelems++;
+}
+
+static void tm_passive_data(tmod *m, const char *bytes)
+{
+    put(&m->datas, 0x01);
+    name(&m->datas, bytes);
+    m->ndatas++;
+}
+
 static void section(bb *out, uint8_t id, uint32_t count, const bb *content)
 {
     if (!count)
@@ -139,10 +177,18 @@ static wasm_module *tm_build(tmod *m)
     section(&out, 1, m->ntypes, &m->types);
     section(&out, 2, m->nimports, &m->imports);
     section(&out, 3, m->nfuncs, &m->funcs);
+    section(&out, 4, m->ntables, &m->tables);
     section(&out, 5, m->nmems, &m->mems);
     section(&out, 6, m->nglobals, &m->globals);
     section(&out, 7, m->nexports, &m->exports);
+    section(&out, 9, m->nelems, &m->elems);
+    if (m->ndatas) {
+        put(&out, 12);
+        put(&out, 1);
+        put(&out, (uint8_t)m->ndatas);
+    }
     section(&out, 10, m->nfuncs, &m->code);
+    section(&out, 11, m->ndatas, &m->datas);
     wasm_module *mod = NULL;
     ao_error err = {0};
     int rc = wasm_module_new(out.b, out.n, &mod, &err);
@@ -646,6 +692,118 @@ static void trap_names(void **state)
     assert_string_equal(wasm_trap_name(WASM_TRAP_UNINITIALIZED), "uninitialized element");
 }
 
+/* ---- snapshot / restore ---- */
+
+static wasm_module *snap_module(void)
+{
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t tv = tm_type(&m, "", "i");    /* type 0: () -> i32 */
+    uint32_t ti = tm_type(&m, "i", "i");
+    uint32_t te = tm_type(&m, "", "");
+    tm_table(&m, 2);
+    tm_memory(&m, 1, 4, NULL);
+    tm_global_i32(&m, true, 0);
+    static const uint8_t ten[] = {0x41, 0x0a};
+    static const uint8_t twenty[] = {0x41, 0x14};
+    uint32_t fa = tm_func(&m, tv, "", ten, sizeof ten, NULL);
+    uint32_t fb = tm_func(&m, tv, "", twenty, sizeof twenty, NULL);
+    static const uint8_t step[] = {
+        0x23, 0x00,                               /* global.get 0 */
+        0x20, 0x00, 0x41, 0x01, 0x71,             /* x & 1 */
+        0x11, 0x00, 0x00,                         /* call_indirect type 0 table 0 */
+        0x6a, 0x24, 0x00,                         /* + ; global.set 0 */
+        0x23, 0x00, 0x41, 0xfc, 0x01, 0x71,       /* g & 0xfc */
+        0x23, 0x00, 0x36, 0x02, 0x00,             /* i32.store g */
+        0x20, 0x00, 0x40, 0x00, 0x1a,             /* memory.grow x; drop */
+        0x23, 0x00,
+    };
+    tm_func(&m, ti, "", step, sizeof step, "step");
+    static const uint8_t init[] = {
+        0x41, 0xe4, 0x00, 0x41, 0x00, 0x41, 0x05, /* 100, 0, 5 */
+        0xfc, 0x08, 0x00, 0x00,                   /* memory.init 0 */
+        0xfc, 0x09, 0x00,                         /* data.drop 0 */
+    };
+    tm_func(&m, te, "", init, sizeof init, "init");
+    static const uint8_t swap[] = {
+        0x41, 0x00, 0xd2, 0x01, 0x26, 0x00,       /* table.set 0 (0, ref.func 1) */
+    };
+    tm_func(&m, te, "", swap, sizeof swap, "swap");
+    uint32_t el[2] = {fa, fb};
+    tm_elem(&m, 0, el, 2);
+    tm_passive_data(&m, "hello");
+    return tm_build(&m);
+}
+
+static void snapshot_restore_continues_identically(void **state)
+{
+    (void)state;
+    wasm_module *mod = snap_module();
+    wasm_store *sa, *sb;
+    assert_int_equal(wasm_store_new(&sa, NULL), AO_OK);
+    assert_int_equal(wasm_store_new(&sb, NULL), AO_OK);
+    wasm_instance *ia, *ib;
+    assert_int_equal(wasm_instantiate(sa, mod, NULL, 0, &ia, NULL, NULL), AO_OK);
+    assert_int_equal(wasm_instantiate(sb, mod, NULL, 0, &ib, NULL, NULL), AO_OK);
+    wasm_trap trap;
+    assert_int_equal(wasm_func_call(sa, export_func(ia, "init"), NULL, 0, NULL, 0, NULL, NULL), AO_OK);
+    uint32_t r = 0;
+    assert_int_equal(call1(sa, export_func(ia, "step"), 1, &r, NULL), AO_OK);   /* +20, grow 1 */
+    assert_int_equal(call1(sa, export_func(ia, "step"), 0, &r, NULL), AO_OK);   /* +10 */
+    assert_int_equal(wasm_func_call(sa, export_func(ia, "swap"), NULL, 0, NULL, 0, NULL, NULL), AO_OK);
+    assert_int_equal(r, 30);
+
+    ao_buf snap;
+    ao_buf_init(&snap);
+    assert_int_equal(wasm_instance_snapshot(ia, &snap, NULL), AO_OK);
+    ao_error err;
+    assert_int_equal(wasm_instance_restore(ib, snap.data, snap.len, &err), AO_OK);
+
+    uint32_t ra = 0, rb = 0;
+    static const uint32_t seq[] = {0, 1, 2, 0};
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        assert_int_equal(call1(sa, export_func(ia, "step"), seq[i], &ra, NULL), AO_OK);
+        assert_int_equal(call1(sb, export_func(ib, "step"), seq[i], &rb, NULL), AO_OK);
+        assert_int_equal(ra, rb);
+    }
+    assert_int_equal(ra, 30 + 4 * 20);   /* table[0] was swapped to the 20 function */
+    wasm_memory *ma = wasm_instance_memory(ia, 0), *mb = wasm_instance_memory(ib, 0);
+    assert_int_equal(wasm_memory_pages(ma), 3);   /* 1 + 1 + 1, then 2 more refused */
+    assert_int_equal(wasm_memory_pages(mb), 3);
+    assert_memory_equal(wasm_memory_data(ma), wasm_memory_data(mb), 3 * 65536);
+    assert_memory_equal(wasm_memory_data(mb) + 100, "hello", 5);
+    /* the data segment was dropped in both */
+    assert_int_equal(wasm_func_call(sa, export_func(ia, "init"), NULL, 0, NULL, 0, &trap, NULL), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+    assert_int_equal(wasm_func_call(sb, export_func(ib, "init"), NULL, 0, NULL, 0, &trap, NULL), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+    /* identical state gives identical snapshots */
+    ao_buf s2a, s2b;
+    ao_buf_init(&s2a);
+    ao_buf_init(&s2b);
+    assert_int_equal(wasm_instance_snapshot(ia, &s2a, NULL), AO_OK);
+    assert_int_equal(wasm_instance_snapshot(ib, &s2b, NULL), AO_OK);
+    assert_int_equal(s2a.len, s2b.len);
+    assert_memory_equal(s2a.data, s2b.data, s2a.len);
+
+    /* a corrupt snapshot or one of another module is refused */
+    snap.data[snap.len / 2] ^= 0x55;
+    assert_int_not_equal(wasm_instance_restore(ib, snap.data, snap.len, &err), AO_OK);
+    wasm_module *other = count_module();
+    wasm_instance *io;
+    assert_int_equal(wasm_instantiate(sb, other, NULL, 0, &io, NULL, NULL), AO_OK);
+    assert_int_equal(wasm_instance_restore(io, s2a.data, s2a.len, &err), AO_EINVAL);
+    assert_int_equal(wasm_instance_restore(ib, (const uint8_t *)"xx", 2, &err), AO_EFORMAT);
+
+    ao_buf_free(&snap);
+    ao_buf_free(&s2a);
+    ao_buf_free(&s2b);
+    wasm_store_free(sa);
+    wasm_store_free(sb);
+    wasm_module_free(other);
+    wasm_module_free(mod);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -659,6 +817,7 @@ int main(void)
         cmocka_unit_test(globals_and_tables),
         cmocka_unit_test(determinism),
         cmocka_unit_test(trap_names),
+        cmocka_unit_test(snapshot_restore_continues_identically),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,280 @@
+/*
+ * snapshot.c - snapshot and restore of an instance's mutable state: its
+ * defined memories, mutable globals and tables, and which element/data
+ * segments were dropped, compressed with zstd. A snapshot restores into a
+ * fresh instance of the same module (checked by a fingerprint of the module
+ * bytes), in any store, and execution continues identically.
+ *
+ * Layout before compression (little endian):
+ *   "AOWS" u32 version=1, u64 fnv1a(module bytes), u64 module length
+ *   u32 nmems, per defined memory: u64 pages, bytes
+ *   u32 nglobals, per defined mutable global: u64 bits (funcref: u64
+ *       function index + 1, 0 = null; externref: only null)
+ *   u32 ntables, per defined table: u64 size, per element u64 as funcref
+ *   u32 nelems, per segment: u64 remaining length (0 once dropped)
+ *   u32 ndatas, per segment: u8 dropped
+ */
+#include "wasm/wasm_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#define SNAP_MAGIC "AOWS"
+#define SNAP_VERSION 1u
+#define SNAP_MAX_RAW (1ull << 40)
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static int put_u32(ao_buf *b, uint32_t v)
+{
+    uint8_t x[4];
+    ao_wr_u32le(x, v);
+    return ao_buf_append(b, x, 4);
+}
+
+/* Reference -> portable number: 0 null, else function index + 1. */
+static int ref_encode(wasm_instance *inst, uint8_t type, uint64_t bits, uint64_t *out)
+{
+    if (bits == 0) {
+        *out = 0;
+        return AO_OK;
+    }
+    if (type != WASM_FUNCREF)
+        return AO_EUNSUPPORTED;
+    wasm_func *f = (wasm_func *)(uintptr_t)bits;
+    const wasm_module *m = inst->m;
+    if (m->ncode && f >= inst->own_funcs && f < inst->own_funcs + m->ncode) {
+        *out = (uint64_t)(f - inst->own_funcs) + m->nfuncs_imported + 1;
+        return AO_OK;
+    }
+    for (uint32_t i = 0; i < m->nfuncs_imported; i++) {
+        if (inst->funcs[i] == f) {
+            *out = (uint64_t)i + 1;
+            return AO_OK;
+        }
+    }
+    return AO_EUNSUPPORTED;
+}
+
+int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err)
+{
+    const wasm_module *m = inst->m;
+    ao_buf raw;
+    ao_buf_init(&raw);
+    int rc = ao_buf_append(&raw, SNAP_MAGIC, 4);
+    rc |= put_u32(&raw, SNAP_VERSION);
+    rc |= ao_buf_append_u64le(&raw, fnv1a(m->bytes, m->len));
+    rc |= ao_buf_append_u64le(&raw, m->len);
+    rc |= put_u32(&raw, m->nmems - m->nmems_imported);
+    for (uint32_t i = m->nmems_imported; i < m->nmems && !rc; i++) {
+        wasm_memory *mem = inst->mems[i];
+        rc |= ao_buf_append_u64le(&raw, mem->pages);
+        rc |= ao_buf_append(&raw, mem->data, (size_t)mem->size);
+    }
+    rc |= put_u32(&raw, m->nglobals - m->nglobals_imported);
+    for (uint32_t i = m->nglobals_imported; i < m->nglobals && !rc; i++) {
+        wasm_global *g = inst->globals[i];
+        if (!g->mut)
+            continue;
+        uint64_t v = g->v;
+        if (g->type == WASM_FUNCREF || g->type == WASM_EXTERNREF) {
+            if (ref_encode(inst, g->type, g->v, &v)) {
+                ao_buf_free(&raw);
+                return ao_err_set(err, AO_EUNSUPPORTED,
+                                  "wasm snapshot: global %u holds a reference that cannot be saved", i);
+            }
+        }
+        rc |= ao_buf_append_u64le(&raw, v);
+    }
+    rc |= put_u32(&raw, m->ntables - m->ntables_imported);
+    for (uint32_t i = m->ntables_imported; i < m->ntables && !rc; i++) {
+        wasm_table *t = inst->tables[i];
+        rc |= ao_buf_append_u64le(&raw, t->size);
+        for (uint64_t k = 0; k < t->size && !rc; k++) {
+            uint64_t v;
+            if (ref_encode(inst, t->elem, (uint64_t)(uintptr_t)t->elems[k], &v)) {
+                ao_buf_free(&raw);
+                return ao_err_set(err, AO_EUNSUPPORTED,
+                                  "wasm snapshot: table %u element %llu is not null or a function "
+                                  "of this instance", i, (unsigned long long)k);
+            }
+            rc |= ao_buf_append_u64le(&raw, v);
+        }
+    }
+    rc |= put_u32(&raw, m->nelems);
+    for (uint32_t i = 0; i < m->nelems && !rc; i++)
+        rc |= ao_buf_append_u64le(&raw, inst->elem_len[i]);
+    rc |= put_u32(&raw, m->ndatas);
+    for (uint32_t i = 0; i < m->ndatas && !rc; i++)
+        rc |= ao_buf_append_byte(&raw, inst->data_dropped[i]);
+    if (rc) {
+        ao_buf_free(&raw);
+        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+    }
+    size_t bound = ZSTD_compressBound(raw.len);
+    if (ao_buf_reserve(out, bound)) {
+        ao_buf_free(&raw);
+        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+    }
+    size_t z = ZSTD_compress(out->data + out->len, bound, raw.data, raw.len, 3);
+    ao_buf_free(&raw);
+    if (ZSTD_isError(z))
+        return ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
+    out->len += z;
+    return AO_OK;
+}
+
+/* ---- restore ---- */
+
+typedef struct rd {
+    const uint8_t *p, *end;
+    bool bad;
+} rd;
+
+static uint64_t rd_u64(rd *r)
+{
+    if (r->end - r->p < 8) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = ao_rd_u64le(r->p);
+    r->p += 8;
+    return v;
+}
+
+static uint32_t rd_u32(rd *r)
+{
+    if (r->end - r->p < 4) {
+        r->bad = true;
+        return 0;
+    }
+    uint32_t v = ao_rd_u32le(r->p);
+    r->p += 4;
+    return v;
+}
+
+static const uint8_t *rd_bytes(rd *r, uint64_t n)
+{
+    if ((uint64_t)(r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *q = r->p;
+    r->p += n;
+    return q;
+}
+
+/* One pass over the snapshot; applies it when `apply`, else only checks. */
+static int restore_pass(wasm_instance *inst, const uint8_t *raw, size_t len, bool apply,
+                        ao_error *err)
+{
+    const wasm_module *m = inst->m;
+    rd r = {raw, raw + len, false};
+    const uint8_t *magic = rd_bytes(&r, 4);
+    if (!magic || memcmp(magic, SNAP_MAGIC, 4) != 0 || rd_u32(&r) != SNAP_VERSION)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: not a snapshot of this engine version");
+    uint64_t fp = rd_u64(&r), mlen = rd_u64(&r);
+    if (r.bad || mlen != m->len || fp != fnv1a(m->bytes, m->len))
+        return ao_err_set(err, AO_EINVAL, "wasm restore: the snapshot is of another module");
+    if (rd_u32(&r) != m->nmems - m->nmems_imported)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: memory count differs");
+    for (uint32_t i = m->nmems_imported; i < m->nmems; i++) {
+        wasm_memory *mem = inst->mems[i];
+        uint64_t pages = rd_u64(&r);
+        if (r.bad || pages > mem->max_pages || pages < mem->pages || pages > SIZE_MAX / WASM_PAGE)
+            return ao_err_set(err, AO_EINVAL, "wasm restore: memory %u: %llu pages do not fit",
+                              i, (unsigned long long)pages);
+        const uint8_t *bytes = rd_bytes(&r, pages * WASM_PAGE);
+        if (!bytes)
+            return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated memory %u", i);
+        if (apply) {
+            if (pages > mem->pages && wasm_memory_grow(mem, pages - mem->pages) < 0)
+                return ao_err_set(err, AO_ENOMEM, "wasm restore: cannot grow memory %u", i);
+            memcpy(mem->data, bytes, (size_t)(pages * WASM_PAGE));
+        }
+    }
+    if (rd_u32(&r) != m->nglobals - m->nglobals_imported)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: global count differs");
+    for (uint32_t i = m->nglobals_imported; i < m->nglobals; i++) {
+        wasm_global *g = inst->globals[i];
+        if (!g->mut)
+            continue;
+        uint64_t v = rd_u64(&r);
+        if (r.bad)
+            return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated globals");
+        if (g->type == WASM_FUNCREF || g->type == WASM_EXTERNREF) {
+            if (v > m->nfuncs || (v && g->type != WASM_FUNCREF))
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad reference in global %u", i);
+            v = v ? (uint64_t)(uintptr_t)inst->funcs[v - 1] : 0;
+        }
+        if (apply)
+            g->v = v;
+    }
+    if (rd_u32(&r) != m->ntables - m->ntables_imported)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: table count differs");
+    for (uint32_t i = m->ntables_imported; i < m->ntables; i++) {
+        wasm_table *t = inst->tables[i];
+        uint64_t size = rd_u64(&r);
+        if (r.bad || size < t->size || size > WASM_MAX_TABLE_ELEMS ||
+            (t->lim.has_max && size > t->lim.max))
+            return ao_err_set(err, AO_EINVAL, "wasm restore: table %u size does not fit", i);
+        if (apply && size > t->size && wasm__table_grow(t, size - t->size, NULL) < 0)
+            return ao_err_set(err, AO_ENOMEM, "wasm restore: cannot grow table %u", i);
+        for (uint64_t k = 0; k < size; k++) {
+            uint64_t v = rd_u64(&r);
+            if (r.bad || v > m->nfuncs || (v && t->elem != WASM_FUNCREF))
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad table %u element", i);
+            if (apply)
+                t->elems[k] = v ? (void *)inst->funcs[v - 1] : NULL;
+        }
+    }
+    if (rd_u32(&r) != m->nelems)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: element segment count differs");
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        uint64_t n = rd_u64(&r);
+        if (r.bad || (n != 0 && n != m->elems[i].nitems))
+            return ao_err_set(err, AO_EFORMAT, "wasm restore: bad element segment %u", i);
+        if (apply)
+            inst->elem_len[i] = n;
+    }
+    if (rd_u32(&r) != m->ndatas)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: data segment count differs");
+    const uint8_t *dd = rd_bytes(&r, m->ndatas);
+    if (!dd || r.p != r.end)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: bad data segment state");
+    if (apply)
+        for (uint32_t i = 0; i < m->ndatas; i++)
+            inst->data_dropped[i] = dd[i] ? 1 : 0;
+    return AO_OK;
+}
+
+int wasm_instance_restore(wasm_instance *inst, const uint8_t *snap, size_t len, ao_error *err)
+{
+    unsigned long long raw_len = ZSTD_getFrameContentSize(snap, len);
+    if (raw_len == ZSTD_CONTENTSIZE_ERROR || raw_len == ZSTD_CONTENTSIZE_UNKNOWN)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: not a zstd frame with a known size");
+    if (raw_len > SNAP_MAX_RAW || raw_len > SIZE_MAX)
+        return ao_err_set(err, AO_ELIMIT, "wasm restore: snapshot too large");
+    uint8_t *raw = malloc(raw_len ? (size_t)raw_len : 1);
+    if (!raw)
+        return ao_err_set(err, AO_ENOMEM, "wasm restore: out of memory");
+    size_t got = ZSTD_decompress(raw, (size_t)raw_len, snap, len);
+    if (ZSTD_isError(got) || got != raw_len) {
+        free(raw);
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: corrupt snapshot");
+    }
+    int rc = restore_pass(inst, raw, got, false, err);
+    if (rc == AO_OK)
+        rc = restore_pass(inst, raw, got, true, err);
+    free(raw);
+    return rc;
+}

@@ -31,7 +31,9 @@ typedef struct ctrl {
     uint32_t nparams, nresults;
     uint32_t height;        /* operand height at entry, params excluded */
     size_t loop_pos;        /* C_LOOP: label */
-    int64_t chain;          /* pending forward branches (linked through code) */
+    int64_t chain;          /* pending forward branches (linked through code;
+                               each target word is followed by its gas word) */
+    int64_t tchain;         /* pending br_table targets (no gas word) */
     int64_t else_fix;       /* C_IF: the br_unless target word, -1 once placed */
 } ctrl;
 
@@ -54,11 +56,18 @@ typedef struct tr {
     uint64_t gas_n;
     bool dead;
     uint32_t dead_nest;
+    /* Forward branches resolved to the label that starts the current run:
+     * once the run's weight is known they jump past its `gas` instruction
+     * and charge the weight themselves (see flush_pending). */
+    size_t *pend;
+    size_t npend, pendcap;
+    size_t pend_label;
     int64_t last_dst;
     uint32_t last_h;
     int last_cmp;           /* instruction that wrote last_dst: compare index
                                0..19 (WASM_BRC_OPS), 100/101 i32/i64.eqz, -1 */
     bool last_imm;          /* ... in its immediate form */
+    int last_op;            /* ... binary operator (slot form) or -1 */
     size_t last_start;      /* ... starting at this word */
     bool oom;
 } tr;
@@ -116,6 +125,7 @@ static void emit_dst(tr *t, uint32_t h)
     t->last_dst = (int64_t)pos;
     t->last_h = h;
     t->last_cmp = -1;
+    t->last_op = -1;
 }
 
 static void tfix_add(tr *t, size_t pos)
@@ -176,20 +186,61 @@ static void count(tr *t, bool keep_last)
     t->last_dst = keep_last ? ld : -1;
 }
 
+static void flush_pending(tr *t, int64_t gp)
+{
+    size_t l = t->pend_label;
+    bool skip = !t->oom && gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
+    for (size_t i = 0; i < t->npend && !t->oom; i++) {
+        size_t p = t->pend[i];
+        t->code[p].u = skip ? l + 2 : l;
+        t->code[p + 1].u = skip ? t->gas_n : 0;
+    }
+    t->npend = 0;
+}
+
 static void gas_end(tr *t)
 {
     if (t->gas_pos >= 0 && !t->oom)
         t->code[t->gas_pos].u = t->gas_n;
+    if (t->npend)
+        flush_pending(t, t->gas_pos);
     t->gas_pos = -1;
     t->gas_n = 0;
 }
 
-/* Place a label here: ends the current run. */
+/* Place a label here: ends the current run (unless a label is already
+ * here with no code after it). */
 static size_t label(tr *t)
 {
-    gas_end(t);
+    if (!(t->npend && t->pend_label == t->n && t->gas_pos < 0))
+        gas_end(t);
     t->last_dst = -1;
     return t->n;
+}
+
+/* Resolve a chain of branches (target word + gas word) to label l, the
+ * start of the current run. */
+static void resolve_gas(tr *t, int64_t *chain, size_t l)
+{
+    int64_t p = *chain;
+    while (p >= 0 && !t->oom) {
+        int64_t next = t->code[p].i;
+        t->code[p].u = l;
+        if (t->npend == t->pendcap) {
+            size_t nc = t->pendcap ? t->pendcap * 2 : 32;
+            size_t *n = realloc(t->pend, nc * sizeof *n);
+            if (!n) {
+                t->oom = true;
+                break;
+            }
+            t->pend = n;
+            t->pendcap = nc;
+        }
+        t->pend[t->npend++] = (size_t)p;
+        t->pend_label = l;
+        p = next;
+    }
+    *chain = -1;
 }
 
 /* ---- virtual operand stack ---- */
@@ -275,6 +326,7 @@ static ctrl *push_ctrl(tr *t, uint8_t kind, uint32_t np, uint32_t nr)
     c->nresults = nr;
     c->height = t->h - np;
     c->chain = -1;
+    c->tchain = -1;
     c->else_fix = -1;
     return c;
 }
@@ -422,7 +474,7 @@ static void emit_plain_target(tr *t, ctrl *c)
     if (c->kind == C_LOOP)
         emit_target(t, c->loop_pos);
     else
-        emit_fwd(t, &c->chain);
+        emit_fwd(t, &c->tchain);
 }
 
 /* ---- instruction classes ---- */
@@ -622,13 +674,34 @@ static void tr_binop(tr *t, const opinfo *oi)
         emit_u(t, a);
         emit_u(t, b);
         note_cmp(t, oi->op, false, start);
+        t->last_op = oi->op;
     }
     t->h -= 2;
     push_stk(t);
 }
 
+/* Is entry i an i32.add (slot form) just emitted? Then a memory access may
+ * take its two operands instead (the _x forms). */
+static bool fusable_add(tr *t, uint32_t i)
+{
+    return t->vs[i].kind == V_STK && t->last_dst >= 0 && t->last_h == i &&
+           t->last_op == WOP_i32_add && !t->oom;
+}
+
 static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    if (offset <= UINT64_MAX - size && fusable_add(t, t->h - 1)) {
+        uint64_t a = t->code[t->last_start + 2].u, b = t->code[t->last_start + 3].u;
+        t->n = t->last_start;
+        emit_h(t, op + (WOP_load8_s32_x - WOP_load8_s32));
+        emit_dst(t, t->h - 1);
+        emit_u(t, a);
+        emit_u(t, b);
+        emit_u(t, offset + size);
+        t->h--;
+        push_stk(t);
+        return;
+    }
     uint64_t a = use(t, t->h - 1);
     if (offset > UINT64_MAX - size) {
         emit_h(t, WOP_trap_oob);
@@ -644,6 +717,19 @@ static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 
 static void tr_store(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    if (offset <= UINT64_MAX - size && fusable_add(t, t->h - 2)) {
+        uint64_t a = t->code[t->last_start + 2].u, b = t->code[t->last_start + 3].u;
+        t->n = t->last_start;
+        t->last_dst = -1;
+        uint64_t v = use(t, t->h - 1);
+        emit_h(t, op + (WOP_load8_s32_x - WOP_load8_s32));
+        emit_u(t, a);
+        emit_u(t, b);
+        emit_u(t, v);
+        emit_u(t, offset + size);
+        t->h -= 2;
+        return;
+    }
     uint64_t v = use(t, t->h - 1);
     uint64_t a = use(t, t->h - 2);
     if (offset > UINT64_MAX - size) {
@@ -734,6 +820,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
     t->gas_n = 0;
     t->dead = false;
     t->dead_nest = 0;
+    t->npend = 0;
     t->last_dst = -1;
     push_ctrl(t, C_FUNC, 0, ft->nresults);
 
@@ -798,7 +885,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_u(t, 0);
             }
             size_t l = label(t);
-            resolve(t, &cc->else_fix, l);
+            resolve_gas(t, &cc->else_fix, l);
             t->dead = false;
             t->h = cc->height;
             for (uint32_t i = 0; i < cc->nparams; i++)
@@ -820,10 +907,11 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             }
             if (!t->dead)
                 branch_copies(t, cc->nresults, t->base + cc->height);
-            if (cc->chain >= 0 || cc->else_fix >= 0) {
+            if (cc->chain >= 0 || cc->else_fix >= 0 || cc->tchain >= 0) {
                 size_t l = label(t);
-                resolve(t, &cc->chain, l);
-                resolve(t, &cc->else_fix, l);
+                resolve_gas(t, &cc->chain, l);
+                resolve_gas(t, &cc->else_fix, l);
+                resolve(t, &cc->tchain, l);
             } else {
                 t->last_dst = -1;
             }
@@ -862,7 +950,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_fallthrough_gas(t);
                 emit_branch(t, cc);
                 size_t lb = label(t);
-                resolve(t, &skip, lb);
+                resolve_gas(t, &skip, lb);
             }
             t->last_dst = -1;
             break;
@@ -1040,7 +1128,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 (void)wasm_ru_u32(&p);
             uint64_t off = wasm_ru_u64(&p);
             if (t->dead) break;
-            count(t, false);
+            count(t, true);   /* an i32.add just before may fuse */
             switch (opc) {
             case 0x28: tr_load(t, WOP_load32_u, off, 4); break;
             case 0x29: tr_load(t, WOP_load64, off, 8); break;
@@ -1274,5 +1362,6 @@ int wasm__translate(wasm_module *m, ao_error *err)
     free(t.tfix);
     free(t.vs);
     free(t.cs);
+    free(t.pend);
     return rc;
 }

@@ -54,6 +54,10 @@
     X(load32_s64) X(load32_u) X(load64) \
     X(store8) X(store16) X(store32) X(store64)
 
+/* Each memory op also has a form NAME_x whose address is the 32-bit sum of
+ * two slots (an i32.add fused into the access): loads d, a, b, imm; stores
+ * a, b, v, imm. */
+
 #define WASM_OTHER_OPS(X) \
     X(unreachable)      /* */ \
     X(gas)              /* imm: instructions of the run */ \
@@ -112,6 +116,9 @@ enum {
 #undef X
 #define X(n) WOP_brc_##n, WOP_brc_##n##_i,
     WASM_BRC_OPS(X)
+#undef X
+#define X(n) WOP_##n##_x,
+    WASM_MEM_OPS(X)
 #undef X
     WOP__COUNT
 };

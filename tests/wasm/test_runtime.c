@@ -278,6 +278,45 @@ static void gas_exact_counts(void **state)
     wasm_module_free(mod);
 }
 
+/* Forward branches (br_table, if/else, return): each path's gas is the
+ * number of its instructions other than block/loop/else/end. */
+static const uint8_t SEL_BODY[] = {
+    0x02, 0x40, 0x02, 0x40, 0x02, 0x40,         /* block block block */
+    0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x02,   /*   local.get 0, br_table 0 1 2 */
+    0x0b, 0x41, 0x0a, 0x0f,                     /* end; 10; return */
+    0x0b, 0x20, 0x00, 0x41, 0x01, 0x6b,         /* end; x - 1 */
+    0x04, 0x7f, 0x41, 0x14, 0x05, 0x41, 0x1e, 0x0b, /* if 20 else 30 end */
+    0x0f,                                       /* return */
+    0x0b, 0x20, 0x00, 0x41, 0xe4, 0x00, 0x6a,   /* end; x + 100 */
+};
+
+static void gas_forward_branches(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_func(&m, t, "", SEL_BODY, sizeof SEL_BODY, "sel");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    wasm_func *f = export_func(inst, "sel");
+    static const struct { uint32_t x, r; uint64_t gas; } cases[] = {
+        {0, 10, 4}, {1, 30, 8}, {2, 102, 5}, {7, 107, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t r = 0;
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(call1(s, f, cases[i].x, &r, NULL), AO_OK);
+        assert_int_equal(r, cases[i].r);
+        assert_int_equal(wasm_store_gas_used(s), cases[i].gas);
+    }
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
 static void gas_limit_traps(void **state)
 {
     (void)state;
@@ -406,6 +445,10 @@ static void deep_recursion_traps(void **state)
     wasm_trap trap;
     assert_int_equal(call1(s, f, 5000, &r, NULL), AO_OK);
     assert_int_equal(r, 5000);
+    /* gas through calls: 9 per level + 4 at the bottom */
+    wasm_store_set_gas_used(s, 0);
+    assert_int_equal(call1(s, f, 10, &r, NULL), AO_OK);
+    assert_int_equal(wasm_store_gas_used(s), 9 * 10 + 4);
     /* unbounded: a trap, not a crash */
     assert_int_equal(call1(s, f, 0xffffffffu, &r, &trap), AO_ETRAP);
     assert_int_equal(trap.code, WASM_TRAP_STACK_EXHAUSTED);
@@ -808,6 +851,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gas_exact_counts),
+        cmocka_unit_test(gas_forward_branches),
         cmocka_unit_test(gas_limit_traps),
         cmocka_unit_test(memory_grow_respects_store_limit),
         cmocka_unit_test(memory_host_object),

@@ -156,6 +156,36 @@ static int rd_name(dec *d, wasm_rd *r, char **out, uint32_t *outlen)
 
 /* ---- types ---- */
 
+/* Type bytes of later proposals, refused as unsupported rather than
+ * malformed so that the message names the feature. */
+static const char *newer_type(uint8_t b)
+{
+    switch (b) {
+    case 0x7b: return "SIMD (v128 value type)";
+    case 0x63: case 0x64: return "typed function references (ref types)";
+    case 0x69: case 0x74: return "exception handling (exnref)";
+    case 0x6a: case 0x6b: case 0x6c: case 0x6d: case 0x6e:
+    case 0x71: case 0x72: case 0x73: return "GC (reference types)";
+    default: return NULL;
+    }
+}
+
+/* Opcodes of later proposals (first byte). */
+static const char *newer_opcode(uint8_t op)
+{
+    switch (op) {
+    case 0x06: case 0x07: case 0x08: case 0x09: case 0x0a: case 0x18: case 0x19: case 0x1f:
+        return "exception handling instructions";
+    case 0x12: case 0x13: return "tail calls (return_call)";
+    case 0x14: case 0x15: case 0xd3: case 0xd4: case 0xd5: case 0xd6:
+        return "typed function references / GC instructions";
+    case 0xfb: return "GC instructions (0xfb prefix)";
+    case 0xfd: return "SIMD instructions (0xfd prefix)";
+    case 0xfe: return "threads instructions (0xfe prefix)";
+    default: return NULL;
+    }
+}
+
 static int rd_valtype(dec *d, wasm_rd *r, uint8_t *out)
 {
     const uint8_t *at = r->p;
@@ -166,9 +196,9 @@ static int rd_valtype(dec *d, wasm_rd *r, uint8_t *out)
     case WASM_FUNCREF: case WASM_EXTERNREF:
         *out = b;
         return AO_OK;
-    case 0x7b:
-        return fail(d, AO_EUNSUPPORTED, at, "SIMD (v128 value type) is not supported");
     default:
+        if (newer_type(b))
+            return fail(d, AO_EUNSUPPORTED, at, "%s: not supported", newer_type(b));
         return fail(d, AO_EFORMAT, at, "malformed value type 0x%02x", b);
     }
 }
@@ -178,8 +208,11 @@ static int rd_reftype(dec *d, wasm_rd *r, uint8_t *out)
     const uint8_t *at = r->p;
     uint8_t b;
     RD(wasm_rd_byte(r, &b), at);
-    if (b != WASM_FUNCREF && b != WASM_EXTERNREF)
+    if (b != WASM_FUNCREF && b != WASM_EXTERNREF) {
+        if (newer_type(b) && b != 0x7b)
+            return fail(d, AO_EUNSUPPORTED, at, "%s: not supported", newer_type(b));
         return fail(d, AO_EFORMAT, at, "malformed reference type 0x%02x", b);
+    }
     *out = b;
     return AO_OK;
 }
@@ -438,16 +471,15 @@ static int scan_expr(dec *d, wasm_rd *r, uint32_t *ninstr)
             }
             break;
         }
-        case 0xfd:
-            return fail(d, AO_EUNSUPPORTED, at, "SIMD instructions (0xfd prefix) are not supported");
-        case 0xfe:
-            return fail(d, AO_EUNSUPPORTED, at, "threads instructions (0xfe prefix) are not supported");
         default:
             if (op >= 0x28 && op <= 0x3e) {
                 if ((rc = rd_memarg(d, r)))
                     return rc;
             } else if (op >= 0x45 && op <= 0xc4) {
                 /* numeric, no immediate */
+            } else if (newer_opcode(op)) {
+                return fail(d, AO_EUNSUPPORTED, at, "%s: not supported (opcode 0x%02x)",
+                            newer_opcode(op), op);
             } else {
                 return fail(d, AO_EFORMAT, at, "illegal opcode 0x%02x", op);
             }
@@ -957,6 +989,8 @@ static int decode_sections(dec *d, wasm_rd *r)
     while (r->p < r->end) {
         const uint8_t *at = r->p;
         uint8_t id = *r->p++;
+        if (id == 13)
+            return fail(d, AO_EUNSUPPORTED, at, "exception handling (tag section): not supported");
         if (id > 12)
             return fail(d, AO_EFORMAT, at, "malformed section id %u", id);
         uint32_t size;

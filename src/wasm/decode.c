@@ -31,6 +31,7 @@ typedef struct dec {
     size_t groups_len, groups_cap;
     uint64_t elem_items;      /* element segment items so far */
     const uint8_t *names, *names_end;  /* contents of the "name" section */
+    bool in_section;          /* reading a section's contents */
     bool mem0_is64;           /* memory 0 is a memory64: memarg offsets are u64 */
     const uint8_t *datacount_op; /* first memory.init / data.drop seen */
 } dec;
@@ -54,6 +55,8 @@ static int fail(dec *d, int code, const uint8_t *at, const char *fmt, ...)
 
 static int fail_rd(dec *d, int rc, const uint8_t *at)
 {
+    if (rc == WASM_RD_EOF && d->in_section)
+        return fail(d, AO_EFORMAT, at, "unexpected end of section or function");
     return fail(d, AO_EFORMAT, at, "%s", wasm_rd_strerror(rc));
 }
 
@@ -1014,6 +1017,7 @@ static int decode_sections(dec *d, wasm_rd *r)
             continue;   /* contents skipped */
         }
         int rank = sec_rank(id);
+        d->in_section = true;
         if (rank <= last)
             return fail(d, AO_EFORMAT, at, "unexpected content after last section (section %u out of order or repeated)", id);
         last = rank;
@@ -1039,6 +1043,7 @@ static int decode_sections(dec *d, wasm_rd *r)
             d->mem0_is64 = m->nmems > 0 && m->mems[0].is64;
         if (s.p != s.end)
             return fail(d, AO_EFORMAT, s.p, "section size mismatch (section %u)", id);
+        d->in_section = false;
     }
     (void)saw_func;
     (void)saw_code;

@@ -988,7 +988,7 @@ static int decode_sections(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     int last = 0;
-    bool saw_code = false, saw_data = false, saw_func = false;
+    bool saw_data = false;
     while (r->p < r->end) {
         const uint8_t *at = r->p;
         uint8_t id = *r->p++;
@@ -1024,7 +1024,7 @@ static int decode_sections(dec *d, wasm_rd *r)
         switch (id) {
         case 1: rc = sec_type(d, &s); break;
         case 2: rc = sec_import(d, &s); break;
-        case 3: rc = sec_function(d, &s); saw_func = true; break;
+        case 3: rc = sec_function(d, &s); break;
         case 4: rc = sec_table(d, &s); break;
         case 5:
             rc = sec_memory(d, &s);
@@ -1034,7 +1034,7 @@ static int decode_sections(dec *d, wasm_rd *r)
         case 8: rc = sec_start(d, &s); break;
         case 9: rc = sec_elem(d, &s); break;
         case 12: rc = sec_datacount(d, &s); break;
-        case 10: rc = sec_code(d, &s); saw_code = true; break;
+        case 10: rc = sec_code(d, &s); break;
         case 11: rc = sec_data(d, &s); saw_data = true; break;
         }
         if (rc)
@@ -1045,8 +1045,6 @@ static int decode_sections(dec *d, wasm_rd *r)
             return fail(d, AO_EFORMAT, s.p, "section size mismatch (section %u)", id);
         d->in_section = false;
     }
-    (void)saw_func;
-    (void)saw_code;
     /* checked after all sections, as the spec's decoder does */
     if (m->nfuncs - m->nfuncs_imported != m->ncode)
         return fail(d, AO_EFORMAT, NULL, "function and code section have inconsistent lengths (%u vs %u)",

@@ -474,13 +474,14 @@ static int scan_expr(dec *d, wasm_rd *r, uint32_t *ninstr)
             }
             break;
         }
+        case 0x28 ... 0x3e:
+            if ((rc = rd_memarg(d, r)))
+                return rc;
+            break;
+        case 0x45 ... 0xc4:   /* numeric, no immediate */
+            break;
         default:
-            if (op >= 0x28 && op <= 0x3e) {
-                if ((rc = rd_memarg(d, r)))
-                    return rc;
-            } else if (op >= 0x45 && op <= 0xc4) {
-                /* numeric, no immediate */
-            } else if (newer_opcode(op)) {
+            if (newer_opcode(op)) {
                 return fail(d, AO_EUNSUPPORTED, at, "%s: not supported (opcode 0x%02x)",
                             newer_opcode(op), op);
             } else {

@@ -31,6 +31,7 @@ typedef struct dec {
     size_t groups_len, groups_cap;
     uint64_t elem_items;      /* element segment items so far */
     const uint8_t *names, *names_end;  /* contents of the "name" section */
+    bool in_section;          /* reading a section's contents */
     bool mem0_is64;           /* memory 0 is a memory64: memarg offsets are u64 */
     const uint8_t *datacount_op; /* first memory.init / data.drop seen */
 } dec;
@@ -54,6 +55,8 @@ static int fail(dec *d, int code, const uint8_t *at, const char *fmt, ...)
 
 static int fail_rd(dec *d, int rc, const uint8_t *at)
 {
+    if (rc == WASM_RD_EOF && d->in_section)
+        return fail(d, AO_EFORMAT, at, "unexpected end of section or function");
     return fail(d, AO_EFORMAT, at, "%s", wasm_rd_strerror(rc));
 }
 
@@ -156,6 +159,36 @@ static int rd_name(dec *d, wasm_rd *r, char **out, uint32_t *outlen)
 
 /* ---- types ---- */
 
+/* Type bytes of later proposals, refused as unsupported rather than
+ * malformed so that the message names the feature. */
+static const char *newer_type(uint8_t b)
+{
+    switch (b) {
+    case 0x7b: return "SIMD (v128 value type)";
+    case 0x63: case 0x64: return "typed function references (ref types)";
+    case 0x69: case 0x74: return "exception handling (exnref)";
+    case 0x6a: case 0x6b: case 0x6c: case 0x6d: case 0x6e:
+    case 0x71: case 0x72: case 0x73: return "GC (reference types)";
+    default: return NULL;
+    }
+}
+
+/* Opcodes of later proposals (first byte). */
+static const char *newer_opcode(uint8_t op)
+{
+    switch (op) {
+    case 0x06: case 0x07: case 0x08: case 0x09: case 0x0a: case 0x18: case 0x19: case 0x1f:
+        return "exception handling instructions";
+    case 0x12: case 0x13: return "tail calls (return_call)";
+    case 0x14: case 0x15: case 0xd3: case 0xd4: case 0xd5: case 0xd6:
+        return "typed function references / GC instructions";
+    case 0xfb: return "GC instructions (0xfb prefix)";
+    case 0xfd: return "SIMD instructions (0xfd prefix)";
+    case 0xfe: return "threads instructions (0xfe prefix)";
+    default: return NULL;
+    }
+}
+
 static int rd_valtype(dec *d, wasm_rd *r, uint8_t *out)
 {
     const uint8_t *at = r->p;
@@ -166,9 +199,9 @@ static int rd_valtype(dec *d, wasm_rd *r, uint8_t *out)
     case WASM_FUNCREF: case WASM_EXTERNREF:
         *out = b;
         return AO_OK;
-    case 0x7b:
-        return fail(d, AO_EUNSUPPORTED, at, "SIMD (v128 value type) is not supported");
     default:
+        if (newer_type(b))
+            return fail(d, AO_EUNSUPPORTED, at, "%s: not supported", newer_type(b));
         return fail(d, AO_EFORMAT, at, "malformed value type 0x%02x", b);
     }
 }
@@ -178,8 +211,11 @@ static int rd_reftype(dec *d, wasm_rd *r, uint8_t *out)
     const uint8_t *at = r->p;
     uint8_t b;
     RD(wasm_rd_byte(r, &b), at);
-    if (b != WASM_FUNCREF && b != WASM_EXTERNREF)
+    if (b != WASM_FUNCREF && b != WASM_EXTERNREF) {
+        if (newer_type(b) && b != 0x7b)
+            return fail(d, AO_EUNSUPPORTED, at, "%s: not supported", newer_type(b));
         return fail(d, AO_EFORMAT, at, "malformed reference type 0x%02x", b);
+    }
     *out = b;
     return AO_OK;
 }
@@ -438,16 +474,16 @@ static int scan_expr(dec *d, wasm_rd *r, uint32_t *ninstr)
             }
             break;
         }
-        case 0xfd:
-            return fail(d, AO_EUNSUPPORTED, at, "SIMD instructions (0xfd prefix) are not supported");
-        case 0xfe:
-            return fail(d, AO_EUNSUPPORTED, at, "threads instructions (0xfe prefix) are not supported");
+        case 0x28 ... 0x3e:
+            if ((rc = rd_memarg(d, r)))
+                return rc;
+            break;
+        case 0x45 ... 0xc4:   /* numeric, no immediate */
+            break;
         default:
-            if (op >= 0x28 && op <= 0x3e) {
-                if ((rc = rd_memarg(d, r)))
-                    return rc;
-            } else if (op >= 0x45 && op <= 0xc4) {
-                /* numeric, no immediate */
+            if (newer_opcode(op)) {
+                return fail(d, AO_EUNSUPPORTED, at, "%s: not supported (opcode 0x%02x)",
+                            newer_opcode(op), op);
             } else {
                 return fail(d, AO_EFORMAT, at, "illegal opcode 0x%02x", op);
             }
@@ -953,10 +989,12 @@ static int decode_sections(dec *d, wasm_rd *r)
 {
     wasm_module *m = d->m;
     int last = 0;
-    bool saw_code = false, saw_data = false, saw_func = false;
+    bool saw_data = false;
     while (r->p < r->end) {
         const uint8_t *at = r->p;
         uint8_t id = *r->p++;
+        if (id == 13)
+            return fail(d, AO_EUNSUPPORTED, at, "exception handling (tag section): not supported");
         if (id > 12)
             return fail(d, AO_EFORMAT, at, "malformed section id %u", id);
         uint32_t size;
@@ -980,13 +1018,14 @@ static int decode_sections(dec *d, wasm_rd *r)
             continue;   /* contents skipped */
         }
         int rank = sec_rank(id);
+        d->in_section = true;
         if (rank <= last)
             return fail(d, AO_EFORMAT, at, "unexpected content after last section (section %u out of order or repeated)", id);
         last = rank;
         switch (id) {
         case 1: rc = sec_type(d, &s); break;
         case 2: rc = sec_import(d, &s); break;
-        case 3: rc = sec_function(d, &s); saw_func = true; break;
+        case 3: rc = sec_function(d, &s); break;
         case 4: rc = sec_table(d, &s); break;
         case 5:
             rc = sec_memory(d, &s);
@@ -996,7 +1035,7 @@ static int decode_sections(dec *d, wasm_rd *r)
         case 8: rc = sec_start(d, &s); break;
         case 9: rc = sec_elem(d, &s); break;
         case 12: rc = sec_datacount(d, &s); break;
-        case 10: rc = sec_code(d, &s); saw_code = true; break;
+        case 10: rc = sec_code(d, &s); break;
         case 11: rc = sec_data(d, &s); saw_data = true; break;
         }
         if (rc)
@@ -1005,9 +1044,8 @@ static int decode_sections(dec *d, wasm_rd *r)
             d->mem0_is64 = m->nmems > 0 && m->mems[0].is64;
         if (s.p != s.end)
             return fail(d, AO_EFORMAT, s.p, "section size mismatch (section %u)", id);
+        d->in_section = false;
     }
-    (void)saw_func;
-    (void)saw_code;
     /* checked after all sections, as the spec's decoder does */
     if (m->nfuncs - m->nfuncs_imported != m->ncode)
         return fail(d, AO_EFORMAT, NULL, "function and code section have inconsistent lengths (%u vs %u)",

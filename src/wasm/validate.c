@@ -131,7 +131,7 @@ static inline int push(vctx *v, uint8_t t)
     return AO_OK;
 }
 
-static int push_n(vctx *v, const uint8_t *ts, uint32_t n)
+static inline __attribute__((always_inline)) int push_n(vctx *v, const uint8_t *ts, uint32_t n)
 {
     if (v->nvals + n > v->vcap && grow_vals(v, n))
         return AO_ENOMEM;
@@ -180,7 +180,7 @@ static inline int pop_expect(vctx *v, uint8_t want)
     return mismatch(v, want, t);
 }
 
-static int pop_n(vctx *v, const uint8_t *ts, uint32_t n)
+static inline __attribute__((always_inline)) int pop_n(vctx *v, const uint8_t *ts, uint32_t n)
 {
     for (uint32_t i = n; i-- > 0;) {
         int rc = pop_expect(v, ts[i]);
@@ -190,7 +190,7 @@ static int pop_n(vctx *v, const uint8_t *ts, uint32_t n)
     return AO_OK;
 }
 
-static int push_ctrl(vctx *v, uint8_t op, const uint8_t *params, uint32_t np,
+static inline __attribute__((always_inline)) int push_ctrl(vctx *v, uint8_t op, const uint8_t *params, uint32_t np,
                      const uint8_t *results, uint32_t nr)
 {
     if (v->nctrls == v->ccap) {
@@ -216,7 +216,7 @@ static int push_ctrl(vctx *v, uint8_t op, const uint8_t *params, uint32_t np,
 }
 
 /* Pops the frame's results and checks the stack is back at its height. */
-static int end_frame(vctx *v)
+static inline __attribute__((always_inline)) int end_frame(vctx *v)
 {
     vframe *f = &v->ctrls[v->nctrls - 1];
     int rc = pop_n(v, f->results, f->nresults);
@@ -854,46 +854,47 @@ static int validate_body(vctx *v)
         case 0xfc:
             CK(validate_fc(v, &p));
             break;
-        default:
-            if (op >= 0x28 && op <= 0x3e) {
-                uint32_t align, natural;
-                uint64_t off;
-                uint8_t vt;
-                wasm_ru_memarg(&p, &align, &off);
-                CK(need_mem(v, &a));
-                mem_sig(op, &natural, &vt);
-                if (align > natural)
-                    return vfail(v, "alignment must not be larger than natural (2^%u > %u bytes)",
-                                 align, 1u << natural);
-                if (!m->mems[0].is64 && off > UINT32_MAX)
-                    return vfail(v, "offset out of range for a 32-bit memory");
-                if (op <= 0x35) {
-                    CK(pop_expect(v, a));
-                    CK(push(v, vt));
-                } else {
-                    CK(pop_expect(v, vt));
-                    CK(pop_expect(v, a));
-                }
-            } else if (numsig[op][0]) {
-                const uint8_t *sig = numsig[op];
-                if (sig[1]) {
-                    /* binary: the common case of both operands on the stack
-                     * in one step */
-                    if (v->nvals >= v->height + 2 && v->vals[v->nvals - 1] == sig[1] &&
-                        v->vals[v->nvals - 2] == sig[0]) {
-                        v->nvals -= 2;
-                    } else {
-                        CK(pop_expect(v, sig[1]));
-                        CK(pop_expect(v, sig[0]));
-                    }
-                } else {
-                    CK(pop_expect(v, sig[0]));
-                }
-                CK(push(v, sig[2]));
+        case 0x28 ... 0x3e: {
+            uint32_t align, natural;
+            uint64_t off;
+            uint8_t vt;
+            wasm_ru_memarg(&p, &align, &off);
+            CK(need_mem(v, &a));
+            mem_sig(op, &natural, &vt);
+            if (align > natural)
+                return vfail(v, "alignment must not be larger than natural (2^%u > %u bytes)",
+                             align, 1u << natural);
+            if (!m->mems[0].is64 && off > UINT32_MAX)
+                return vfail(v, "offset out of range for a 32-bit memory");
+            if (op <= 0x35) {
+                CK(pop_expect(v, a));
+                CK(push(v, vt));
             } else {
-                return vfail(v, "illegal opcode 0x%02x", op);
+                CK(pop_expect(v, vt));
+                CK(pop_expect(v, a));
             }
             break;
+        }
+        case 0x45 ... 0xc4: {
+            const uint8_t *sig = numsig[op];
+            if (sig[1]) {
+                /* binary: the common case of both operands on the stack
+                 * in one step */
+                if (v->nvals >= v->height + 2 && v->vals[v->nvals - 1] == sig[1] &&
+                    v->vals[v->nvals - 2] == sig[0]) {
+                    v->nvals -= 2;
+                } else {
+                    CK(pop_expect(v, sig[1]));
+                    CK(pop_expect(v, sig[0]));
+                }
+            } else {
+                CK(pop_expect(v, sig[0]));
+            }
+            CK(push(v, sig[2]));
+            break;
+        }
+        default:
+            return vfail(v, "illegal opcode 0x%02x", op);
         }
     }
     if (v->nctrls != 0)

@@ -13,7 +13,8 @@
  *                                                invalid   -> AO_EINVAL
  *   (back-end)        translation into m->back, with m->back_free set.
  *   wasm__destroy()   calls m->back_free(m) if set, then frees the rest.
- * SIMD and threads are refused with AO_EUNSUPPORTED (by either stage).
+ * SIMD and threads (and the opcodes, types and sections of other later
+ * proposals) are refused by the decoder with AO_EUNSUPPORTED.
  * Engine limits (e.g. WASM_MAX_LOCALS) are refused with AO_ELIMIT.
  *
  * After wasm__validate() succeeded the back-end may rely on everything the
@@ -243,11 +244,12 @@ struct wasm_module {
 /* ---- front-end API ---- */
 
 /* Decode a binary module (copying bytes). AO_EFORMAT if malformed,
- * AO_EUNSUPPORTED for SIMD/threads, AO_ELIMIT for engine limits,
- * AO_ENOMEM. On failure *out is NULL and nothing is leaked. */
+ * AO_EUNSUPPORTED for SIMD, threads and other later proposals, AO_ELIMIT
+ * for engine limits, AO_ENOMEM. On failure *out is NULL and nothing is
+ * leaked. */
 int wasm__decode(const uint8_t *bytes, size_t len, struct wasm_module **out, ao_error *err);
-/* Validate a decoded module. AO_EINVAL if invalid, AO_EUNSUPPORTED for
- * SIMD/threads, AO_ENOMEM. May be called once. */
+/* Validate a decoded module. AO_EINVAL if invalid, AO_ELIMIT for engine
+ * limits (locals), AO_ENOMEM. Calling it again is harmless. */
 int wasm__validate(struct wasm_module *m, ao_error *err);
 /* Free everything (NULL is fine). Calls m->back_free(m) first if set. */
 void wasm__destroy(struct wasm_module *m);

@@ -726,8 +726,29 @@ static bool fusable_add_shl(tr *t, uint32_t i)
            t->last_op == WOP_i32_add_shl && !t->oom;
 }
 
+/* Constant address: address + offset + size, or false if it overflows. */
+static bool const_ea(tr *t, uint32_t i, uint64_t offset, uint64_t size, uint64_t *ea)
+{
+    if (t->vs[i].kind != V_CONST)
+        return false;
+    uint64_t a = t->vs[i].bits;
+    if (offset > UINT64_MAX - size || a > UINT64_MAX - (offset + size))
+        return false;
+    *ea = a + offset + size;
+    return true;
+}
+
 static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    uint64_t ea;
+    if (const_ea(t, t->h - 1, offset, size, &ea)) {
+        emit_h(t, op + (WOP_load8_s32_k - WOP_load8_s32));
+        emit_dst(t, t->h - 1);
+        emit_u(t, ea);
+        t->h--;
+        push_stk(t);
+        return;
+    }
     if (offset + size < (1ull << 59) && fusable_add_shl(t, t->h - 1)) {
         wcode *c = &t->code[t->last_start];
         uint64_t a = c[2].u, x = c[3].u, k = c[4].u;
@@ -792,6 +813,15 @@ static void tr_store(tr *t, int op, uint64_t offset, uint64_t size)
         emit_u(t, b);
         emit_u(t, v);
         emit_u(t, offset + size);
+        t->h -= 2;
+        return;
+    }
+    uint64_t ea;
+    if (const_ea(t, t->h - 2, offset, size, &ea)) {
+        uint64_t v = use(t, t->h - 1);
+        emit_h(t, op + (WOP_load8_s32_k - WOP_load8_s32));
+        emit_u(t, v);
+        emit_u(t, ea);
         t->h -= 2;
         return;
     }

@@ -57,7 +57,9 @@
 /* Each memory op also has a form NAME_x whose address is the 32-bit sum of
  * two slots (an i32.add fused into the access): loads d, a, b, imm; stores
  * a, b, v, imm; and a form NAME_xs whose address is a + (x << k) (32-bit):
- * loads d, a, x, imm; stores a, x, v, imm, with k in bits 59..63 of imm. */
+ * loads d, a, x, imm; stores a, x, v, imm, with k in bits 59..63 of imm;
+ * and a form NAME_k for a constant address: loads d, imm; stores v, imm,
+ * imm = address + offset + size. */
 
 #define WASM_OTHER_OPS(X) \
     X(unreachable)      /* */ \
@@ -124,6 +126,9 @@ enum {
     WASM_MEM_OPS(X)
 #undef X
 #define X(n) WOP_##n##_xs,
+    WASM_MEM_OPS(X)
+#undef X
+#define X(n) WOP_##n##_k,
     WASM_MEM_OPS(X)
 #undef X
     WOP__COUNT

@@ -778,6 +778,101 @@ static void trap_names(void **state)
     assert_string_equal(wasm_trap_name(WASM_TRAP_UNINITIALIZED), "uninitialized element");
 }
 
+/* ---- fused memory accesses: bounds and 32-bit address wrap ---- */
+
+static int calln(wasm_store *s, wasm_func *f, const uint32_t *args, size_t n, uint32_t *out,
+                 wasm_trap *trap)
+{
+    wasm_val a[3], r;
+    for (size_t i = 0; i < n; i++)
+        a[i] = i32v(args[i]);
+    memset(&r, 0, sizeof r);
+    wasm_functype ft;
+    wasm_func_type(f, &ft);
+    int rc = wasm_func_call(s, f, a, n, &r, ft.nresults, trap, NULL);
+    if (rc == AO_OK && out)
+        *out = r.of.i32;
+    return rc;
+}
+
+static void fused_memory_access_bounds(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t2 = tm_type(&m, "ii", "i");
+    uint32_t t3 = tm_type(&m, "iii", "");
+    uint32_t t0 = tm_type(&m, "", "i");
+    tm_memory(&m, 1, 1, "mem");
+    static const uint8_t ldx[] = {0x20, 0x00, 0x20, 0x01, 0x6a, 0x28, 0x02, 0x00};
+    static const uint8_t ldxs[] = {0x20, 0x00, 0x20, 0x01, 0x41, 0x02, 0x74, 0x6a, 0x28, 0x02, 0x00};
+    static const uint8_t stxs[] = {0x20, 0x00, 0x20, 0x01, 0x41, 0x02, 0x74, 0x6a,
+                                   0x20, 0x02, 0x36, 0x02, 0x00};
+    static const uint8_t ldk1[] = {0x41, 0xfc, 0xff, 0x03, 0x28, 0x02, 0x00};
+    static const uint8_t ldk2[] = {0x41, 0xfc, 0xff, 0x03, 0x28, 0x02, 0x01};
+    tm_func(&m, t2, "", ldx, sizeof ldx, "ld_x");
+    tm_func(&m, t2, "", ldxs, sizeof ldxs, "ld_xs");
+    tm_func(&m, t3, "", stxs, sizeof stxs, "st_xs");
+    tm_func(&m, t0, "", ldk1, sizeof ldk1, "ld_k1");
+    tm_func(&m, t0, "", ldk2, sizeof ldk2, "ld_k2");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    uint8_t *mem = wasm_memory_data(wasm_instance_memory(inst, 0));
+    for (uint32_t i = 0; i < 65536; i += 4)
+        ao_wr_u32le(mem + i, i * 7 + 1);
+    wasm_func *ldx_f = export_func(inst, "ld_x"), *ldxs_f = export_func(inst, "ld_xs");
+    uint32_t r = 0;
+    wasm_trap trap;
+    struct { uint32_t a, b, want; bool ok; } xs[] = {
+        {65532, 0, 65532 * 7 + 1, true}, {65533, 0, 0, false},
+        {0xfffffffcu, 8, 4 * 7 + 1, true},          /* the i32.add wraps */
+        {0x80000000u, 0x80000000u, 1, true},        /* 0 */
+        {0xffffffffu, 0, 0, false},
+    };
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        uint32_t args[2] = {xs[i].a, xs[i].b};
+        int rc = calln(s, ldx_f, args, 2, &r, &trap);
+        if (xs[i].ok) {
+            assert_int_equal(rc, AO_OK);
+            assert_int_equal(r, xs[i].want);
+        } else {
+            assert_int_equal(rc, AO_ETRAP);
+            assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+        }
+    }
+    struct { uint32_t a, i, want; bool ok; } ss[] = {
+        {0, 16383, 65532 * 7 + 1, true}, {0, 16384, 0, false}, {4, 16383, 0, false},
+        {8, 0x40000000u, 8 * 7 + 1, true},          /* the shift wraps */
+        {0xfffffff0u, 8, 16 * 7 + 1, true},         /* the add wraps */
+    };
+    for (size_t i = 0; i < sizeof ss / sizeof ss[0]; i++) {
+        uint32_t args[2] = {ss[i].a, ss[i].i};
+        int rc = calln(s, ldxs_f, args, 2, &r, &trap);
+        if (ss[i].ok) {
+            assert_int_equal(rc, AO_OK);
+            assert_int_equal(r, ss[i].want);
+        } else {
+            assert_int_equal(rc, AO_ETRAP);
+            assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+        }
+    }
+    uint32_t st[3] = {100, 3, 0xdeadbeefu};
+    assert_int_equal(calln(s, export_func(inst, "st_xs"), st, 3, NULL, NULL), AO_OK);
+    assert_int_equal(ao_rd_u32le(mem + 112), 0xdeadbeefu);
+    uint32_t st2[3] = {65532, 1, 5};
+    assert_int_equal(calln(s, export_func(inst, "st_xs"), st2, 3, NULL, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+    assert_int_equal(calln(s, export_func(inst, "ld_k1"), NULL, 0, &r, NULL), AO_OK);
+    assert_int_equal(r, 65532 * 7 + 1);
+    assert_int_equal(calln(s, export_func(inst, "ld_k2"), NULL, 0, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
 /* ---- snapshot / restore ---- */
 
 static wasm_module *snap_module(void)
@@ -905,6 +1000,7 @@ int main(void)
         cmocka_unit_test(globals_and_tables),
         cmocka_unit_test(determinism),
         cmocka_unit_test(trap_names),
+        cmocka_unit_test(fused_memory_access_bounds),
         cmocka_unit_test(snapshot_restore_continues_identically),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

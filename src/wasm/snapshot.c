@@ -22,7 +22,6 @@
 
 #define SNAP_MAGIC "AOWS"
 #define SNAP_VERSION 1u
-#define SNAP_MAX_RAW (1ull << 40)
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
 {
@@ -257,22 +256,111 @@ static int restore_pass(wasm_instance *inst, const uint8_t *raw, size_t len, boo
     return AO_OK;
 }
 
+/* The largest snapshot body this instance could have been saved with. */
+static uint64_t max_raw_size(const wasm_instance *inst)
+{
+    const wasm_module *m = inst->m;
+    uint64_t total = 4 + 4 + 8 + 8 + 5 * 4;
+#define ADD(x) do { uint64_t x_ = (x); total = total > UINT64_MAX - x_ ? UINT64_MAX : total + x_; } while (0)
+    for (uint32_t i = m->nmems_imported; i < m->nmems; i++) {
+        uint64_t p = inst->mems[i]->max_pages;
+        ADD(8);
+        ADD(p > UINT64_MAX / WASM_PAGE ? UINT64_MAX : p * WASM_PAGE);
+    }
+    ADD((uint64_t)(m->nglobals - m->nglobals_imported) * 8);
+    for (uint32_t i = m->ntables_imported; i < m->ntables; i++) {
+        const wasm_table *t = inst->tables[i];
+        uint64_t e = t->lim.has_max && t->lim.max < WASM_MAX_TABLE_ELEMS ? t->lim.max : WASM_MAX_TABLE_ELEMS;
+        ADD(8 + e * 8);
+    }
+    ADD((uint64_t)m->nelems * 8);
+    ADD(m->ndatas);
+#undef ADD
+    return total;
+}
+
+/* Decompress one zstd frame, growing the output as data arrives (a frame
+ * header's size claim is not trusted), never beyond `bound` bytes. */
+static int check_header(const wasm_module *m, const uint8_t *raw, ao_error *err)
+{
+    if (memcmp(raw, SNAP_MAGIC, 4) != 0 || ao_rd_u32le(raw + 4) != SNAP_VERSION)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: not a snapshot of this engine version");
+    if (ao_rd_u64le(raw + 16) != m->len || ao_rd_u64le(raw + 8) != fnv1a(m->bytes, m->len))
+        return ao_err_set(err, AO_EINVAL, "wasm restore: the snapshot is of another module");
+    return AO_OK;
+}
+
+static int unzstd(const wasm_module *m, const uint8_t *snap, size_t len, uint64_t bound,
+                  uint8_t **out, size_t *outlen, ao_error *err)
+{
+    bool checked = false;
+    *out = NULL;
+    *outlen = 0;
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    if (!ds)
+        return ao_err_set(err, AO_ENOMEM, "wasm restore: out of memory");
+    ZSTD_initDStream(ds);
+    size_t cap = 1u << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    int rc = AO_OK;
+    ZSTD_inBuffer in = {snap, len, 0};
+    while (buf) {
+        if (n == cap) {
+            if (cap >= bound || cap > SIZE_MAX / 2) {
+                rc = ao_err_set(err, AO_EFORMAT, "wasm restore: snapshot larger than this instance can hold");
+                break;
+            }
+            size_t nc = cap * 2 > bound ? (size_t)bound : cap * 2;
+            uint8_t *nb = realloc(buf, nc);
+            if (!nb) {
+                rc = ao_err_set(err, AO_ENOMEM, "wasm restore: out of memory");
+                break;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        ZSTD_outBuffer ob = {buf, cap, n};
+        size_t r = ZSTD_decompressStream(ds, &ob, &in);
+        if (ZSTD_isError(r)) {
+            rc = ao_err_set(err, AO_EFORMAT, "wasm restore: corrupt snapshot: %s", ZSTD_getErrorName(r));
+            break;
+        }
+        n = ob.pos;
+        if (!checked && n >= 24) {
+            checked = true;
+            if ((rc = check_header(m, buf, err)) != AO_OK)
+                break;
+        }
+        if (r == 0) {
+            if (in.pos != in.size)
+                rc = ao_err_set(err, AO_EFORMAT, "wasm restore: trailing bytes after the snapshot");
+            break;
+        }
+        if (in.pos == in.size && ob.pos < ob.size) {
+            rc = ao_err_set(err, AO_EFORMAT, "wasm restore: truncated snapshot");
+            break;
+        }
+    }
+    if (!buf && rc == AO_OK)
+        rc = ao_err_set(err, AO_ENOMEM, "wasm restore: out of memory");
+    ZSTD_freeDStream(ds);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *outlen = n;
+    return AO_OK;
+}
+
 int wasm_instance_restore(wasm_instance *inst, const uint8_t *snap, size_t len, ao_error *err)
 {
-    unsigned long long raw_len = ZSTD_getFrameContentSize(snap, len);
-    if (raw_len == ZSTD_CONTENTSIZE_ERROR || raw_len == ZSTD_CONTENTSIZE_UNKNOWN)
-        return ao_err_set(err, AO_EFORMAT, "wasm restore: not a zstd frame with a known size");
-    if (raw_len > SNAP_MAX_RAW || raw_len > SIZE_MAX)
-        return ao_err_set(err, AO_ELIMIT, "wasm restore: snapshot too large");
-    uint8_t *raw = malloc(raw_len ? (size_t)raw_len : 1);
-    if (!raw)
-        return ao_err_set(err, AO_ENOMEM, "wasm restore: out of memory");
-    size_t got = ZSTD_decompress(raw, (size_t)raw_len, snap, len);
-    if (ZSTD_isError(got) || got != raw_len) {
-        free(raw);
-        return ao_err_set(err, AO_EFORMAT, "wasm restore: corrupt snapshot");
-    }
-    int rc = restore_pass(inst, raw, got, false, err);
+    uint8_t *raw;
+    size_t got;
+    int rc = unzstd(inst->m, snap, len, max_raw_size(inst), &raw, &got, err);
+    if (rc)
+        return rc;
+    rc = restore_pass(inst, raw, got, false, err);
     if (rc == AO_OK)
         rc = restore_pass(inst, raw, got, true, err);
     free(raw);

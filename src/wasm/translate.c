@@ -738,8 +738,35 @@ static bool const_ea(tr *t, uint32_t i, uint64_t offset, uint64_t size, uint64_t
     return true;
 }
 
+/* Is entry i an i32.add/sub of a constant just emitted? Gives a and K
+ * (address = a + K, 32-bit). */
+static bool fusable_addk(tr *t, uint32_t i, uint64_t *a, uint64_t *k)
+{
+    if (!(t->vs[i].kind == V_STK && t->last_dst >= 0 && t->last_h == i && !t->oom))
+        return false;
+    int add_i = WOP_i32_add_i, sub_i = WOP_i32_add_i + (WOP_i32_sub - WOP_i32_add);
+    if (t->last_op != add_i && t->last_op != sub_i)
+        return false;
+    *a = t->code[t->last_start + 2].u;
+    uint32_t kk = (uint32_t)t->code[t->last_start + 3].u;
+    *k = t->last_op == add_i ? kk : (uint32_t)(0u - kk);
+    return true;
+}
+
 static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    uint64_t ka, kk;
+    if (offset + size < (1ull << 40) && fusable_addk(t, t->h - 1, &ka, &kk)) {
+        t->n = t->last_start;
+        emit_h(t, op + (WOP_load8_s32_xi - WOP_load8_s32));
+        emit_dst(t, t->h - 1);
+        emit_u(t, ka);
+        emit_u(t, kk);
+        emit_u(t, offset + size);
+        t->h--;
+        push_stk(t);
+        return;
+    }
     uint64_t ea;
     if (const_ea(t, t->h - 1, offset, size, &ea)) {
         emit_h(t, op + (WOP_load8_s32_k - WOP_load8_s32));
@@ -789,6 +816,19 @@ static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 
 static void tr_store(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    uint64_t ka, kk;
+    if (offset + size < (1ull << 40) && fusable_addk(t, t->h - 2, &ka, &kk)) {
+        t->n = t->last_start;
+        t->last_dst = -1;
+        uint64_t v = use(t, t->h - 1);
+        emit_h(t, op + (WOP_load8_s32_xi - WOP_load8_s32));
+        emit_u(t, ka);
+        emit_u(t, kk);
+        emit_u(t, v);
+        emit_u(t, offset + size);
+        t->h -= 2;
+        return;
+    }
     if (offset + size < (1ull << 59) && fusable_add_shl(t, t->h - 2)) {
         wcode *c = &t->code[t->last_start];
         uint64_t a = c[2].u, x = c[3].u, k = c[4].u;

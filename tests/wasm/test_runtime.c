@@ -813,6 +813,10 @@ static void fused_memory_access_bounds(void **state)
     tm_func(&m, t2, "", ldx, sizeof ldx, "ld_x");
     tm_func(&m, t2, "", ldxs, sizeof ldxs, "ld_xs");
     tm_func(&m, t3, "", stxs, sizeof stxs, "st_xs");
+    static const uint8_t ldxi[] = {0x20, 0x00, 0x41, 0x08, 0x6a, 0x28, 0x02, 0x00};   /* (a + 8) */
+    static const uint8_t ldsub[] = {0x20, 0x00, 0x41, 0x04, 0x6b, 0x28, 0x02, 0x00};  /* (a - 4) */
+    tm_func(&m, t2, "", ldxi, sizeof ldxi, "ld_xi");
+    tm_func(&m, t2, "", ldsub, sizeof ldsub, "ld_sub");
     tm_func(&m, t0, "", ldk1, sizeof ldk1, "ld_k1");
     tm_func(&m, t0, "", ldk2, sizeof ldk2, "ld_k2");
     wasm_module *mod = tm_build(&m);
@@ -854,6 +858,22 @@ static void fused_memory_access_bounds(void **state)
         if (ss[i].ok) {
             assert_int_equal(rc, AO_OK);
             assert_int_equal(r, ss[i].want);
+        } else {
+            assert_int_equal(rc, AO_ETRAP);
+            assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+        }
+    }
+    struct { const char *f; uint32_t a, want; bool ok; } ks[] = {
+        {"ld_xi", 0, 8 * 7 + 1, true}, {"ld_xi", 0xfffffffcu, 4 * 7 + 1, true},
+        {"ld_xi", 65524, 65532 * 7 + 1, true}, {"ld_xi", 65528, 0, false},
+        {"ld_sub", 4, 1, true}, {"ld_sub", 3, 0, false}, {"ld_sub", 0, 0, false},
+    };
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        uint32_t args[2] = {ks[i].a, 0};
+        int rc = calln(s, export_func(inst, ks[i].f), args, 2, &r, &trap);
+        if (ks[i].ok) {
+            assert_int_equal(rc, AO_OK);
+            assert_int_equal(r, ks[i].want);
         } else {
             assert_int_equal(rc, AO_ETRAP);
             assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
@@ -975,6 +995,10 @@ static void snapshot_restore_continues_identically(void **state)
     assert_int_equal(wasm_instantiate(sb, other, NULL, 0, &io, NULL, NULL), AO_OK);
     assert_int_equal(wasm_instance_restore(io, s2a.data, s2a.len, &err), AO_EINVAL);
     assert_int_equal(wasm_instance_restore(ib, (const uint8_t *)"xx", 2, &err), AO_EFORMAT);
+    /* regression (fuzz): a zstd frame claiming ~900 GB of content is refused
+     * without allocating it */
+    static const uint8_t huge_claim[] = {0x28, 0xb5, 0x2f, 0xfd, 0xd3, 0x20, 0xd3, 0xd3, 0xd3, 0xd3, 0xd3, 0xd3, 0xd3, 0x00, 0xd3, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd3, 0xd3, 0xd3};
+    assert_int_equal(wasm_instance_restore(ib, huge_claim, sizeof huge_claim, &err), AO_EFORMAT);
 
     ao_buf_free(&snap);
     ao_buf_free(&s2a);

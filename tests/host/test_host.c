@@ -346,6 +346,43 @@ static void checkpoint_in_the_middle_continues_identically(void **state)
     host_process_free(s);
 }
 
+/* The string-hash seed is a constant (lstate.c patched at build): the
+ * order of pairs() does not depend on how much the first message put on
+ * the module's stack before Lua booted. */
+static void pairs_order_does_not_depend_on_first_message_size(void **state)
+{
+    (void)state;
+    const char *code = "local t = {}; for i = 1, 40 do t['key' .. i] = i end; "
+                       "local s = {}; for k in pairs(t) do s[#s + 1] = k end; return table.concat(s, ',')";
+    host_process *p = new_proc(NULL), *q = new_proc(NULL);
+    char pad[4001];
+    memset(pad, 'p', sizeof pad - 1);
+    pad[sizeof pad - 1] = 0;
+    host_result r1, r2, r3;
+    run(p, NULL, "", 1, &r1);
+    run(q, NULL, pad, 1, &r2);
+    assert_null(r1.error);
+    assert_null(r2.error);
+    host_result_free(&r1);
+    host_result_free(&r2);
+    run(p, "Eval", code, 2, &r1);
+    run(q, "Eval", code, 2, &r2);
+    assert_null(r1.error);
+    /* same Output (GasUsed may differ: the heaps differ) */
+    *strstr(r1.json, ",\"GasUsed\"") = 0;
+    *strstr(r2.json, ",\"GasUsed\"") = 0;
+    assert_string_equal(r1.json, r2.json);
+    /* and the order is a hash order, not insertion order */
+    run(p, "Eval", "local t = {} for i = 1, 40 do t[#t + 1] = 'key' .. i end return table.concat(t, ',')", 3, &r3);
+    *strstr(r3.json, ",\"GasUsed\"") = 0;
+    assert_string_not_equal(r1.json, r3.json);
+    host_result_free(&r1);
+    host_result_free(&r2);
+    host_result_free(&r3);
+    host_process_free(p);
+    host_process_free(q);
+}
+
 static void from_memory_refuses_bad_images(void **state)
 {
     (void)state;
@@ -398,6 +435,7 @@ int main(void)
         cmocka_unit_test(embedded_modules_are_required_by_name),
         cmocka_unit_test(same_messages_give_same_memory_and_results),
         cmocka_unit_test(checkpoint_in_the_middle_continues_identically),
+        cmocka_unit_test(pairs_order_does_not_depend_on_first_message_size),
         cmocka_unit_test(from_memory_refuses_bad_images),
         cmocka_unit_test(unknown_imports_and_formats_are_refused),
     };

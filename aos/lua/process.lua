@@ -116,8 +116,8 @@ local function boot(msg)
   if which == "Data" then
     src = msg.Data
   else
-    local f = io.open("/data/" .. which)
-    if not f then error("On-Boot: cannot read the data of " .. which) end
+    local f = type(io) == "table" and io.open and io.open("/data/" .. which)
+    if not f then error("On-Boot: cannot read the data of " .. which, 0) end
     src = f:read("a")
     f:close()
   end

@@ -48,6 +48,12 @@ test("on_boot_error_reported", function()
   H.has(H.plain(r.Error), "bad boot", "reason")
 end)
 
+test("on_boot_unreadable_tx_reported", function()
+  local r = H.spawn({ tags = { { "On-Boot", "NOSUCHTX0000000000000000000000000000000000" } } })
+  H.ok(r.Error, "Error")
+  H.has(H.plain(r.Error), "On-Boot: cannot read the data of NOSUCHTX", "reason")
+end)
+
 test("on_boot_only_on_spawn", function()
   H.spawn()
   local r = H.send({ Tags = { { "On-Boot", "Data" } }, Data = "Flag = true" })

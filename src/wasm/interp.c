@@ -115,7 +115,7 @@ static int run(wasm_store *s, const wfn *entry, wasm_instance *entry_inst, uint6
         WASM_BRC_OPS(X)
 #undef X
 #define X(n) handler_table[WOP_##n##_x] = &&L_##n##_x; handler_table[WOP_##n##_xs] = &&L_##n##_xs; \
-        handler_table[WOP_##n##_k] = &&L_##n##_k;
+        handler_table[WOP_##n##_k] = &&L_##n##_k; handler_table[WOP_##n##_xi] = &&L_##n##_xi;
         WASM_MEM_OPS(X)
 #undef X
         return 0;
@@ -479,6 +479,9 @@ L_data_drop:
 #define EAX(na, nb, sz) uint64_t e_ = (uint64_t)(uint32_t)(S(na) + S(nb)) + IMM(4); \
     if (UNLIKELY(e_ > msz)) TRAP(WASM_TRAP_MEMORY_OOB); \
     uint8_t *p_ = mb + e_ - (sz)
+#define EAXI(na, nk, sz) uint64_t e_ = (uint64_t)(uint32_t)(S(na) + IMM(nk)) + IMM(4); \
+    if (UNLIKELY(e_ > msz)) TRAP(WASM_TRAP_MEMORY_OOB); \
+    uint8_t *p_ = mb + e_ - (sz)
 #define EAK(n, sz) uint64_t e_ = IMM(n); \
     if (UNLIKELY(e_ > msz)) TRAP(WASM_TRAP_MEMORY_OOB); \
     uint8_t *p_ = mb + e_ - (sz)
@@ -491,12 +494,14 @@ L_data_drop:
     L_##name: { EA(2, sz); T v_; memcpy(&v_, p_, sz); S(1) = (conv); ip += 4; NEXT(); } \
     L_##name##_x: { EAX(2, 3, sz); T v_; memcpy(&v_, p_, sz); S(1) = (conv); ip += 5; NEXT(); } \
     L_##name##_xs: { EAXS(2, 3, sz); T v_; memcpy(&v_, p_, sz); S(1) = (conv); ip += 5; NEXT(); } \
-    L_##name##_k: { EAK(2, sz); T v_; memcpy(&v_, p_, sz); S(1) = (conv); ip += 3; NEXT(); }
+    L_##name##_k: { EAK(2, sz); T v_; memcpy(&v_, p_, sz); S(1) = (conv); ip += 3; NEXT(); } \
+    L_##name##_xi: { EAXI(2, 3, sz); T v_; memcpy(&v_, p_, sz); S(1) = (conv); ip += 5; NEXT(); }
 #define STORE(name, T, sz) \
     L_##name: { EA(1, sz); T v_ = (T)S(2); memcpy(p_, &v_, sz); ip += 4; NEXT(); } \
     L_##name##_x: { EAX(1, 2, sz); T v_ = (T)S(3); memcpy(p_, &v_, sz); ip += 5; NEXT(); } \
     L_##name##_xs: { EAXS(1, 2, sz); T v_ = (T)S(3); memcpy(p_, &v_, sz); ip += 5; NEXT(); } \
-    L_##name##_k: { EAK(2, sz); T v_ = (T)S(1); memcpy(p_, &v_, sz); ip += 3; NEXT(); }
+    L_##name##_k: { EAK(2, sz); T v_ = (T)S(1); memcpy(p_, &v_, sz); ip += 3; NEXT(); } \
+    L_##name##_xi: { EAXI(1, 2, sz); T v_ = (T)S(3); memcpy(p_, &v_, sz); ip += 5; NEXT(); }
     LOAD(load8_s32, int8_t, 1, (uint32_t)(int32_t)v_)
     LOAD(load8_s64, int8_t, 1, (uint64_t)(int64_t)v_)
     LOAD(load8_u, uint8_t, 1, v_)

@@ -59,9 +59,14 @@ typedef struct tr {
     /* Forward branches resolved to the label that starts the current run:
      * once the run's weight is known they jump past its `gas` instruction
      * and charge the weight themselves (see flush_pending). */
-    size_t *pend;
+    struct pend {
+        size_t pos;         /* target word (its gas word follows) */
+        size_t label;
+        uint64_t base;      /* soft label: run weight before the label */
+        bool soft;          /* label inside a run (reached by falling through) */
+    } *pend;
     size_t npend, pendcap;
-    size_t pend_label;
+    size_t pend_label;      /* label of the last entry */
     int64_t last_dst;
     uint32_t last_h;
     int last_cmp;           /* instruction that wrote last_dst: compare index
@@ -207,12 +212,18 @@ static void count(tr *t, bool keep_last)
 
 static void flush_pending(tr *t, int64_t gp)
 {
-    size_t l = t->pend_label;
-    bool skip = !t->oom && gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
     for (size_t i = 0; i < t->npend && !t->oom; i++) {
-        size_t p = t->pend[i];
-        t->code[p].u = skip ? l + 2 : l;
-        t->code[p + 1].u = skip ? t->gas_n : 0;
+        const struct pend *e = &t->pend[i];
+        size_t l = e->label;
+        if (e->soft) {
+            /* the run goes on through the label: charge its rest */
+            t->code[e->pos].u = l;
+            t->code[e->pos + 1].u = t->gas_n - e->base;
+        } else {
+            bool skip = gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
+            t->code[e->pos].u = skip ? l + 2 : l;
+            t->code[e->pos + 1].u = skip ? t->gas_n : 0;
+        }
     }
     t->npend = 0;
 }
@@ -238,9 +249,9 @@ static size_t label(tr *t)
     return t->n;
 }
 
-/* Resolve a chain of branches (target word + gas word) to label l, the
- * start of the current run. */
-static void resolve_gas(tr *t, int64_t *chain, size_t l)
+/* Resolve a chain of branches (target word + gas word) to label l: either
+ * the start of the current run (hard) or a point inside it (soft). */
+static void resolve_gas(tr *t, int64_t *chain, size_t l, bool soft)
 {
     int64_t p = *chain;
     while (p >= 0 && !t->oom) {
@@ -248,7 +259,7 @@ static void resolve_gas(tr *t, int64_t *chain, size_t l)
         t->code[p].u = l;
         if (t->npend == t->pendcap) {
             size_t nc = t->pendcap ? t->pendcap * 2 : 32;
-            size_t *n = realloc(t->pend, nc * sizeof *n);
+            struct pend *n = realloc(t->pend, nc * sizeof *n);
             if (!n) {
                 t->oom = true;
                 break;
@@ -256,7 +267,11 @@ static void resolve_gas(tr *t, int64_t *chain, size_t l)
             t->pend = n;
             t->pendcap = nc;
         }
-        t->pend[t->npend++] = (size_t)p;
+        struct pend *e = &t->pend[t->npend++];
+        e->pos = (size_t)p;
+        e->label = l;
+        e->base = soft ? t->gas_n : 0;
+        e->soft = soft;
         t->pend_label = l;
         p = next;
     }
@@ -738,8 +753,35 @@ static bool const_ea(tr *t, uint32_t i, uint64_t offset, uint64_t size, uint64_t
     return true;
 }
 
+/* Is entry i an i32.add/sub of a constant just emitted? Gives a and K
+ * (address = a + K, 32-bit). */
+static bool fusable_addk(tr *t, uint32_t i, uint64_t *a, uint64_t *k)
+{
+    if (!(t->vs[i].kind == V_STK && t->last_dst >= 0 && t->last_h == i && !t->oom))
+        return false;
+    int add_i = WOP_i32_add_i, sub_i = WOP_i32_add_i + (WOP_i32_sub - WOP_i32_add);
+    if (t->last_op != add_i && t->last_op != sub_i)
+        return false;
+    *a = t->code[t->last_start + 2].u;
+    uint32_t kk = (uint32_t)t->code[t->last_start + 3].u;
+    *k = t->last_op == add_i ? kk : (uint32_t)(0u - kk);
+    return true;
+}
+
 static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    uint64_t ka, kk;
+    if (offset + size < (1ull << 40) && fusable_addk(t, t->h - 1, &ka, &kk)) {
+        t->n = t->last_start;
+        emit_h(t, op + (WOP_load8_s32_xi - WOP_load8_s32));
+        emit_dst(t, t->h - 1);
+        emit_u(t, ka);
+        emit_u(t, kk);
+        emit_u(t, offset + size);
+        t->h--;
+        push_stk(t);
+        return;
+    }
     uint64_t ea;
     if (const_ea(t, t->h - 1, offset, size, &ea)) {
         emit_h(t, op + (WOP_load8_s32_k - WOP_load8_s32));
@@ -789,6 +831,19 @@ static void tr_load(tr *t, int op, uint64_t offset, uint64_t size)
 
 static void tr_store(tr *t, int op, uint64_t offset, uint64_t size)
 {
+    uint64_t ka, kk;
+    if (offset + size < (1ull << 40) && fusable_addk(t, t->h - 2, &ka, &kk)) {
+        t->n = t->last_start;
+        t->last_dst = -1;
+        uint64_t v = use(t, t->h - 1);
+        emit_h(t, op + (WOP_load8_s32_xi - WOP_load8_s32));
+        emit_u(t, ka);
+        emit_u(t, kk);
+        emit_u(t, v);
+        emit_u(t, offset + size);
+        t->h -= 2;
+        return;
+    }
     if (offset + size < (1ull << 59) && fusable_add_shl(t, t->h - 2)) {
         wcode *c = &t->code[t->last_start];
         uint64_t a = c[2].u, x = c[3].u, k = c[4].u;
@@ -977,7 +1032,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_u(t, 0);
             }
             size_t l = label(t);
-            resolve_gas(t, &cc->else_fix, l);
+            resolve_gas(t, &cc->else_fix, l, false);
             t->dead = false;
             t->h = cc->height;
             for (uint32_t i = 0; i < cc->nparams; i++)
@@ -1000,9 +1055,20 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             if (!t->dead)
                 branch_copies(t, cc->nresults, t->base + cc->height);
             if (cc->chain >= 0 || cc->else_fix >= 0 || cc->tchain >= 0) {
-                size_t l = label(t);
-                resolve_gas(t, &cc->chain, l);
-                resolve_gas(t, &cc->else_fix, l);
+                /* reached by falling through too and not by br_table: the
+                 * label does not end the run (soft), branches to it charge
+                 * the rest of the run */
+                bool soft = !t->dead && t->gas_pos >= 0 && cc->tchain < 0;
+                size_t l;
+                if (soft) {
+                    l = t->n;
+                    t->last_dst = -1;
+                    t->last_copy = -1;
+                } else {
+                    l = label(t);
+                }
+                resolve_gas(t, &cc->chain, l, soft);
+                resolve_gas(t, &cc->else_fix, l, soft);
                 resolve(t, &cc->tchain, l);
             } else {
                 t->last_dst = -1;
@@ -1042,7 +1108,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_fallthrough_gas(t);
                 emit_branch(t, cc);
                 size_t lb = label(t);
-                resolve_gas(t, &skip, lb);
+                resolve_gas(t, &skip, lb, false);
             }
             t->last_dst = -1;
             break;

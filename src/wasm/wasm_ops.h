@@ -58,8 +58,10 @@
  * two slots (an i32.add fused into the access): loads d, a, b, imm; stores
  * a, b, v, imm; and a form NAME_xs whose address is a + (x << k) (32-bit):
  * loads d, a, x, imm; stores a, x, v, imm, with k in bits 59..63 of imm;
- * and a form NAME_k for a constant address: loads d, imm; stores v, imm,
- * imm = address + offset + size. */
+ * a form NAME_k for a constant address: loads d, imm; stores v, imm,
+ * imm = address + offset + size; and a form NAME_xi whose address is the
+ * 32-bit sum a + K (an i32.add/sub of a constant fused into the access):
+ * loads d, a, K, imm; stores a, K, v, imm. */
 
 #define WASM_OTHER_OPS(X) \
     X(unreachable)      /* */ \
@@ -129,6 +131,9 @@ enum {
     WASM_MEM_OPS(X)
 #undef X
 #define X(n) WOP_##n##_k,
+    WASM_MEM_OPS(X)
+#undef X
+#define X(n) WOP_##n##_xi,
     WASM_MEM_OPS(X)
 #undef X
     WOP__COUNT

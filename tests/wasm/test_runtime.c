@@ -328,6 +328,46 @@ static const uint8_t TWOEND_BODY[] = {
     0x0c, 0x01, 0x0b, 0x0b, 0x41, 0x05,                     /* br 1; end end; 5 */
 };
 
+/* Block ends reached both by falling through and by a branch, with code
+ * after them. */
+static const uint8_t SOFT1_BODY[] = {
+    0x02, 0x40, 0x20, 0x00, 0x0d, 0x00,     /* block; local.get 0; br_if 0 */
+    0x41, 0x01, 0x1a, 0x0b,                 /* i32.const 1; drop; end */
+    0x41, 0x07, 0x20, 0x00, 0x6a,           /* 7 + x */
+};
+static const uint8_t SOFT2_BODY[] = {
+    0x20, 0x00, 0x04, 0x40,                 /* local.get 0; if */
+    0x41, 0x01, 0x1a, 0x0b,                 /* i32.const 1; drop; end */
+    0x41, 0x03,                             /* 3 */
+};
+
+static void gas_fallthrough_labels(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_func(&m, t, "", SOFT1_BODY, sizeof SOFT1_BODY, "soft1");
+    tm_func(&m, t, "", SOFT2_BODY, sizeof SOFT2_BODY, "soft2");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    static const struct { const char *f; uint32_t x, r; uint64_t gas; } cases[] = {
+        {"soft1", 5, 12, 5}, {"soft1", 0, 7, 7}, {"soft2", 1, 3, 5}, {"soft2", 0, 3, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t r = 0;
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(call1(s, export_func(inst, cases[i].f), cases[i].x, &r, NULL), AO_OK);
+        assert_int_equal(r, cases[i].r);
+        assert_int_equal(wasm_store_gas_used(s), cases[i].gas);
+    }
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
 static void gas_loops_and_shared_labels(void **state)
 {
     (void)state;
@@ -813,6 +853,10 @@ static void fused_memory_access_bounds(void **state)
     tm_func(&m, t2, "", ldx, sizeof ldx, "ld_x");
     tm_func(&m, t2, "", ldxs, sizeof ldxs, "ld_xs");
     tm_func(&m, t3, "", stxs, sizeof stxs, "st_xs");
+    static const uint8_t ldxi[] = {0x20, 0x00, 0x41, 0x08, 0x6a, 0x28, 0x02, 0x00};   /* (a + 8) */
+    static const uint8_t ldsub[] = {0x20, 0x00, 0x41, 0x04, 0x6b, 0x28, 0x02, 0x00};  /* (a - 4) */
+    tm_func(&m, t2, "", ldxi, sizeof ldxi, "ld_xi");
+    tm_func(&m, t2, "", ldsub, sizeof ldsub, "ld_sub");
     tm_func(&m, t0, "", ldk1, sizeof ldk1, "ld_k1");
     tm_func(&m, t0, "", ldk2, sizeof ldk2, "ld_k2");
     wasm_module *mod = tm_build(&m);
@@ -854,6 +898,22 @@ static void fused_memory_access_bounds(void **state)
         if (ss[i].ok) {
             assert_int_equal(rc, AO_OK);
             assert_int_equal(r, ss[i].want);
+        } else {
+            assert_int_equal(rc, AO_ETRAP);
+            assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+        }
+    }
+    struct { const char *f; uint32_t a, want; bool ok; } ks[] = {
+        {"ld_xi", 0, 8 * 7 + 1, true}, {"ld_xi", 0xfffffffcu, 4 * 7 + 1, true},
+        {"ld_xi", 65524, 65532 * 7 + 1, true}, {"ld_xi", 65528, 0, false},
+        {"ld_sub", 4, 1, true}, {"ld_sub", 3, 0, false}, {"ld_sub", 0, 0, false},
+    };
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        uint32_t args[2] = {ks[i].a, 0};
+        int rc = calln(s, export_func(inst, ks[i].f), args, 2, &r, &trap);
+        if (ks[i].ok) {
+            assert_int_equal(rc, AO_OK);
+            assert_int_equal(r, ks[i].want);
         } else {
             assert_int_equal(rc, AO_ETRAP);
             assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
@@ -995,6 +1055,7 @@ int main(void)
         cmocka_unit_test(gas_exact_counts),
         cmocka_unit_test(gas_forward_branches),
         cmocka_unit_test(gas_loops_and_shared_labels),
+        cmocka_unit_test(gas_fallthrough_labels),
         cmocka_unit_test(gas_limit_traps),
         cmocka_unit_test(memory_grow_respects_store_limit),
         cmocka_unit_test(memory_host_object),

@@ -49,7 +49,8 @@ end
 -- spawning process), opts.height.
 function H.spawn(opts)
   opts = opts or {}
-  process = require "process"
+  -- the module's loader requires the entry as ".process"
+  process = require ".process"
   local tags = {
     { "Data-Protocol", "ao" }, { "Variant", "ao.TN.1" }, { "Type", "Process" },
     { "Module", H.MODULE }, { "Scheduler", "SCHEDULER" },

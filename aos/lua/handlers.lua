@@ -157,21 +157,23 @@ end
 function handlers.evaluate(msg, env)
   assert(type(msg) == "table", "msg must be a table")
   local handled = false
+  -- walk the names present when the message arrived; each is looked up
+  -- again (a handler removed meanwhile is skipped, a replaced one runs
+  -- in its new form, one added meanwhile waits for the next message)
   local walk = {}
-  for i, h in ipairs(handlers.list) do walk[i] = h end
-  for _, h in ipairs(walk) do
-    -- skip handlers removed by an earlier one in this walk
-    local live = false
-    for _, x in ipairs(handlers.list) do if x == h then live = true break end end
-    if live and h.name ~= "_default" then
+  for i, h in ipairs(handlers.list) do walk[i] = h.name end
+  for _, name in ipairs(walk) do
+    local i = indexOf(name)
+    local h = i and handlers.list[i]
+    if h and h.name ~= "_default" then
       local m = outcome(utils.matchesSpec(msg, h.pattern))
       if m ~= 0 then
         if m < 0 then handled = true end
         if h.maxRuns ~= nil and h.maxRuns ~= "inf" then
           h.maxRuns = h.maxRuns - 1
           if h.maxRuns <= 0 then
-            for i, x in ipairs(handlers.list) do
-              if x == h then table.remove(handlers.list, i) break end
+            for j, x in ipairs(handlers.list) do
+              if x == h then table.remove(handlers.list, j) break end
             end
           end
         end

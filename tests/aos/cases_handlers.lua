@@ -212,4 +212,42 @@ test("handler_error_reported", function()
   H.has(H.value("Errors[#Errors]"), "kaput", "kept in Errors")
 end)
 
+test("handler_max_runs_inf", function()
+  H.spawn()
+  H.value([[Handlers.add("inf", "I", function() print("inf") end, "inf"); return 1]])
+  for i = 1, 3 do H.eq(H.out(action("I")), "inf", "run " .. i) end
+end)
+
+test("handler_invalid_arguments", function()
+  H.spawn()
+  H.has(H.eval([[Handlers.add(5, "x", function() end)]]).Error, "name must be a string", "name")
+  H.has(H.eval([[Handlers.add("n", 5, function() end)]]).Error, "pattern must be", "pattern")
+  H.has(H.eval([[Handlers.add("n", "x", 5)]]).Error, "handle must be", "handle")
+  H.has(H.eval([[Handlers.add("n", "x", function() end, 0)]]).Error, "maxRuns", "maxRuns")
+end)
+
+test("handler_removed_during_walk_not_run", function()
+  H.spawn()
+  H.value([[
+    Handlers.add("killer", function() return "continue" end, function() Handlers.remove("victim") end)
+    Handlers.add("victim", function() return "continue" end, function() print("victim ran") end)
+    return 1]])
+  H.hasnt(H.out(action("Any")), "victim ran", "a handler removed by an earlier one does not run")
+end)
+
+test("handler_added_during_walk_waits", function()
+  H.spawn()
+  H.value([[
+    Handlers.add("adder", function() return "continue" end, function()
+      Handlers.add("late", function() return "continue" end, function() print("late ran") end)
+    end)
+    return 1]])
+  local r = action("Any")
+  H.hasnt(H.out(r), "late ran", "not for the message that added it")
+  -- regression: "adder" replaces "late" again during this walk; the
+  -- replaced handler must still run (it was skipped when the walk
+  -- compared handler tables instead of names)
+  H.has(H.out(action("Any")), "late ran", "for the next one")
+end)
+
 return T

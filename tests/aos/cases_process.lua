@@ -334,6 +334,36 @@ test("on_reply_callback", function()
   H.has(H.out(r), "New Message From", "only once")
 end)
 
+test("receive_inside_eval", function()
+  H.spawn()
+  local r = H.eval([[local m = Receive({ Action = "Later" }); print("eval got " .. m.Data)]])
+  H.ok(not r.Error, "Eval suspended without error")
+  H.eq(H.out(r), "", "nothing yet")
+  r = H.send({ Data = "D", Tags = { { "Action", "Later" } } })
+  H.eq(H.out(r), "eval got D", "resumed")
+end)
+
+test("receive_two_waiters", function()
+  H.spawn()
+  H.value([[
+    Handlers.add("wa", "WA", function() local m = Receive({ Action = "A" }); print("a:" .. m.Data) end)
+    Handlers.add("wb", "WB", function() local m = Receive({ Action = "B" }); print("b:" .. m.Data) end)
+    return 1]])
+  H.send({ Tags = { { "Action", "WA" } } })
+  H.send({ Tags = { { "Action", "WB" } } })
+  H.eq(H.value("#Handlers.coroutines"), "2", "two suspended")
+  H.eq(H.out(H.send({ Data = "2", Tags = { { "Action", "B" } } })), "b:2", "second waiter first")
+  H.eq(H.out(H.send({ Data = "1", Tags = { { "Action", "A" } } })), "a:1", "first waiter")
+  H.eq(H.value("#Handlers.coroutines"), "0", "both done")
+end)
+
+test("send_returns_message", function()
+  H.spawn()
+  H.eq(H.value([[local m = Send({ Target = "T", Action = "X" }); return m.Target .. " " .. m.Anchor .. " " .. #m.Tags]]),
+    "T 00000000000000000000000000000001 5", "returned message")
+  H.ok(H.eval([[Send({ Action = "no target" })]]).Error, "Target required")
+end)
+
 -- Spawn / Assign ---------------------------------------------------------
 
 test("spawn_shape", function()

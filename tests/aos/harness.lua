@@ -24,8 +24,6 @@ local function tagArray(tags)
   return r
 end
 
-local function roundtrip(v) return json.decode(json.encode(v)) end
-
 local function env()
   return {
     Process = { Id = H.PID, Owner = H.OWNER, Tags = tagArray(envTags) },
@@ -34,12 +32,25 @@ local function env()
 end
 H.envOf = env
 
+-- With AOS_RECORD=file, every handled message is appended to file as
+-- three lines (msg JSON, env JSON, response JSON) after a "# spawn NAME"
+-- line per process, so the same traffic can be replayed through the
+-- module (tests/aos/replay.js).
+local record = os.getenv("AOS_RECORD")
+
 -- Calls process.handle like the loader: JSON in, pcall, JSON out.
 function H.handle(msg)
-  local m, e = roundtrip(msg), roundtrip(env())
+  local mj, ej = json.encode(msg), json.encode(env())
+  local m, e = json.decode(mj), json.decode(ej)
   local ok, r = pcall(process.handle, m, e)
-  local out = json.decode(json.encode({ ok = ok, response = r }))
+  local rj = json.encode({ ok = ok, response = r })
+  local out = json.decode(rj)
   if not out.ok then error("process.handle raised: " .. tostring(out.response), 2) end
+  if record then
+    local f = assert(io.open(record, "a"))
+    f:write(mj, "\n", ej, "\n", json.encode(out.response), "\n")
+    f:close()
+  end
   H.last = out.response
   return out.response
 end
@@ -49,7 +60,13 @@ end
 -- spawning process), opts.height.
 function H.spawn(opts)
   opts = opts or {}
-  process = require "process"
+  -- the module's loader requires the entry as ".process"
+  process = require ".process"
+  if record then
+    local f = assert(io.open(record, "a"))
+    f:write("# spawn ", tostring(H.testName or "?"), "\n")
+    f:close()
+  end
   local tags = {
     { "Data-Protocol", "ao" }, { "Variant", "ao.TN.1" }, { "Type", "Process" },
     { "Module", H.MODULE }, { "Scheduler", "SCHEDULER" },

@@ -24,6 +24,7 @@ end
 if arg[1] then
   for _, t in ipairs(all()) do
     if t[1] == arg[1] then
+      require("harness").testName = t[1]
       local ok, err = xpcall(t[2], debug.traceback)
       if ok then io.write("ok\n") os.exit(0) end
       io.write(tostring(err), "\n")

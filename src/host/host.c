@@ -242,6 +242,9 @@ static int instantiate(host_process *p, bool fresh, ao_error *err)
                           "host: the module lacks memory, handle or the stack exports");
     }
     p->now_ms = 10000;
+    /* initialisation counts against the compute limit too (a module whose
+     * constructors never end must not hang the host) */
+    wasm_store_set_gas_limit(p->s, p->lim.compute_limit ? p->lim.compute_limit : UINT64_MAX);
     if (p->f_stack_init) {
         if (call_i32(p, p->f_stack_init, NULL, 0, NULL, &trap) != AO_OK) goto trapped;
     }
@@ -252,6 +255,7 @@ static int instantiate(host_process *p, bool fresh, ao_error *err)
         uint32_t a[2] = {0, 0};
         if (call_i32(p, p->f_main, a, 2, NULL, &trap) != AO_OK) goto trapped;
     }
+    wasm_store_set_gas_limit(p->s, UINT64_MAX);
     return AO_OK;
 trapped:
     teardown(p);

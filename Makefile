@@ -32,10 +32,11 @@ LIBAO     := $(BUILD)/libao.a
 
 .PHONY: all deps test check check-asan bench fuzz fuzz-build clean up
 
-all: $(BUILD)/ao
+all: $(BUILD)/ao build/aos.wasm
 
 deps:
 	@sh scripts/deps.sh
+	@sh scripts/aos-deps.sh build
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,7 +61,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBAO)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBAO) $(LIBS) $(BENCH_LIBS) $(LDSAN)
 
 # Build and run every test of this build flavour.
-check: $(BUILD)/ao $(TEST_BINS)
+check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm
 	@sh scripts/run-tests.sh $(BUILD)
 
 check-asan:
@@ -94,6 +95,8 @@ fuzz-build: $(FUZZ_BINS)
 FUZZ_RUNS ?= 1000000
 fuzz: deps fuzz-build
 	@sh scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_RUNS)
+
+include aos/aos.mk
 
 clean:
 	rm -rf build

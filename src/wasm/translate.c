@@ -4,8 +4,10 @@
  * slots. The operand stack height is known statically, so every value lives
  * in a fixed slot; local.get and constants are folded into their consumers,
  * results are written straight into a local when a local.set follows, and
- * branch targets are resolved to code pointers. Gas: one `gas` instruction
- * at the head of every straight-line run charges the run's instruction count
+ * branch targets are resolved to code pointers; compares, address
+ * arithmetic and copies are fused into the instructions that use them. Gas:
+ * each straight-line run's instruction count is charged once on entry, by a
+ * `gas` instruction at its head or by the branch or call that enters it
  * (docs/wasm.md).
  */
 #include "wasm/wasm_internal.h"

@@ -674,6 +674,66 @@ static void host_functions(void **state)
     wasm_module_free(mod);
 }
 
+/* A host function with many parameters and results (more than fit the
+ * engine's small on-stack buffers). */
+static int host_many(wasm_call_ctx *ctx, void *user, const wasm_val *args, wasm_val *results)
+{
+    (void)ctx;
+    (void)user;
+    uint64_t sum = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(args[i].type, WASM_I64);
+        sum += args[i].of.i64 * (uint64_t)(i + 1);
+    }
+    for (int i = 0; i < 10; i++) {
+        results[i].type = WASM_I64;
+        results[i].of.i64 = sum + (uint64_t)i;
+    }
+    return 0;
+}
+
+static void host_many_values(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t tmany = tm_type(&m, "IIIIIIIIII", "IIIIIIIIII");
+    uint32_t tr = tm_type(&m, "I", "I");
+    tm_import_func(&m, "env", "many", tmany);
+    /* f(x) = sum of the 10 results of many(x, x+1, ..., x+9) */
+    uint8_t body[128];
+    size_t n = 0;
+    for (int i = 0; i < 10; i++) {
+        body[n++] = 0x20; body[n++] = 0x00;           /* local.get 0 */
+        body[n++] = 0x42; body[n++] = (uint8_t)i;     /* i64.const i */
+        body[n++] = 0x7c;                             /* i64.add */
+    }
+    body[n++] = 0x10; body[n++] = 0x00;               /* call many */
+    for (int i = 0; i < 9; i++)
+        body[n++] = 0x7c;                             /* fold with i64.add */
+    tm_func(&m, tr, "", body, n, "f");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    uint8_t ten[10];
+    memset(ten, WASM_I64, sizeof ten);
+    wasm_functype ft = {10, 10, ten, ten};
+    wasm_func *hf;
+    assert_int_equal(wasm_func_new_host(s, &ft, host_many, NULL, &hf, NULL), AO_OK);
+    wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = hf};
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, &imp, 1, &inst, NULL, NULL), AO_OK);
+    wasm_val a = {.type = WASM_I64}, r;
+    a.of.i64 = 1000;
+    assert_int_equal(wasm_func_call(s, export_func(inst, "f"), &a, 1, &r, 1, NULL, NULL), AO_OK);
+    uint64_t sum = 0;
+    for (int i = 0; i < 10; i++)
+        sum += (1000u + (uint64_t)i) * (uint64_t)(i + 1);
+    assert_int_equal(r.of.i64, 10 * sum + 45);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
 static void import_matching(void **state)
 {
     (void)state;
@@ -1061,6 +1121,7 @@ int main(void)
         cmocka_unit_test(memory_host_object),
         cmocka_unit_test(deep_recursion_traps),
         cmocka_unit_test(host_functions),
+        cmocka_unit_test(host_many_values),
         cmocka_unit_test(import_matching),
         cmocka_unit_test(globals_and_tables),
         cmocka_unit_test(determinism),

@@ -68,9 +68,7 @@ check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 check
 
 test: deps
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory check-asan
-	@$(MAKE) --no-print-directory fuzz FUZZ_RUNS=$${FUZZ_RUNS:-20000}
+	@MAKE="$(MAKE)" sh scripts/test-all.sh
 
 bench: $(BUILD)/ao $(BENCH_BINS)
 	@sh scripts/run-bench.sh $(BUILD)
@@ -88,6 +86,9 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(LIBS)
+
+# keep the fuzz objects between runs
+.SECONDARY: $(FUZZ_LIB_OBJS)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -3,6 +3,7 @@
 -- several interpreters by the determinism test, which compares the text.
 package.path = "aos/lua/?.lua;tests/aos/?.lua;" .. package.path
 local H = require "harness"
+H.testName = "scenario"
 local out = {}
 local function add(r) out[#out + 1] = H.json.encode(r) end
 

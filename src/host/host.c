@@ -471,6 +471,7 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     }
     cJSON *doc = NULL;
     const cJSON *resp = NULL;
+    bool trapped = rc != AO_OK;
     if (rc != AO_OK) {
         error = trap_text(&trap);
     } else if (!text || !*text) {
@@ -489,12 +490,14 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
                 error = value_text(e);
         }
     }
-    free(text);
+    out->raw = text;
     out->stdout_text = strndup(p->out.data ? (const char *)p->out.data : "", p->out.len);
     int brc = build_result(out, resp, error, out->gas_used);
     cJSON_Delete(doc);
     if (error) {
         out->error = error;
+    }
+    if (error && (!p->no_rollback || trapped)) {
         int rrc = rollback(p, err);
         if (rrc != AO_OK) {
             host_result_free(out);
@@ -508,11 +511,14 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     return AO_OK;
 }
 
+void host_process_set_rollback(host_process *p, bool on) { p->no_rollback = !on; }
+
 void host_result_free(host_result *r)
 {
     if (!r) return;
     free(r->json);
     free(r->error);
     free(r->stdout_text);
+    free(r->raw);
     memset(r, 0, sizeof *r);
 }

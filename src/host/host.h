@@ -45,6 +45,8 @@ typedef struct host_result {
     char *error;        /* the Error text, NULL if none */
     uint64_t gas_used;
     char *stdout_text;  /* what the module wrote to fd 1/2 during the call */
+    char *raw;          /* the module's own result text ({"ok":..,"response":..}),
+                           NULL if it returned none (trap) */
 } host_result;
 
 /* Decode and check a module. format may be NULL (this project's build).
@@ -70,6 +72,12 @@ void host_process_free(host_process *p);
 int host_process_handle(host_process *p, const char *msg_json, const char *env_json,
                         host_result *out, ao_error *err);
 void host_result_free(host_result *r);
+
+/* Rollback on Error is on by default (the CU's rule). Turned off, a
+ * message whose module result is an Error (ok=false or a response with
+ * Error) keeps its memory changes, as a plain Lua run would; traps and
+ * out of gas still roll back. For development tools and comparisons. */
+void host_process_set_rollback(host_process *p, bool on);
 
 /* The current linear memory (valid until the next call on p). */
 const uint8_t *host_process_memory(host_process *p, size_t *len);

@@ -158,6 +158,29 @@ static void lua_error_becomes_error_and_memory_rolls_back(void **state)
     host_process_free(p);
 }
 
+static void rollback_can_be_turned_off_for_lua_errors_only(void **state)
+{
+    (void)state;
+    host_limits lim = {.compute_limit = 20000000};
+    host_process *p = new_proc(&lim);
+    host_process_set_rollback(p, false);
+    expect_output(p, NULL, "", 1, "count=1 time=1 json={\\\"a\\\":1}");
+    host_result r;
+    run(p, "Error", "kept", 2, &r);   /* adds 1000, then raises */
+    assert_non_null(r.error);
+    host_result_free(&r);
+    expect_output(p, NULL, "", 3, "count=1002 time=3 json={\\\"a\\\":1}");
+    /* a trap still rolls back */
+    size_t len;
+    uint8_t *before = mem_copy(p, &len);
+    run(p, "Loop", "", 4, &r);
+    assert_string_equal(r.error, "out of gas");
+    host_result_free(&r);
+    assert_memory_is(p, before, len);
+    free(before);
+    host_process_free(p);
+}
+
 static void errors_inside_nested_pcall_are_caught_by_lua(void **state)
 {
     (void)state;
@@ -427,6 +450,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(handle_returns_output_and_state_persists),
         cmocka_unit_test(lua_error_becomes_error_and_memory_rolls_back),
+        cmocka_unit_test(rollback_can_be_turned_off_for_lua_errors_only),
         cmocka_unit_test(errors_inside_nested_pcall_are_caught_by_lua),
         cmocka_unit_test(out_of_gas_is_an_error_and_rolls_back),
         cmocka_unit_test(memory_limit_is_an_error_and_rolls_back),

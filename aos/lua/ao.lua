@@ -221,11 +221,11 @@ function ao.assign(a)
   table.insert(ao.outbox.Assignments, { Processes = a.Processes, Message = a.Message })
 end
 
--- Whether the sender (From) or the signer (Owner) of msg is one of the
--- process's authorities.
+-- Whether the sender (From), the signer (Owner) or the forwarding unit
+-- (Forwarded-By) of msg is one of the process's authorities.
 function ao.isTrusted(msg)
   for _, a in ipairs(ao.authorities) do
-    if msg.From == a or msg.Owner == a then return true end
+    if msg.From == a or msg.Owner == a or msg["Forwarded-By"] == a then return true end
   end
   return false
 end

@@ -58,6 +58,8 @@ end
 -- Spawns the process. opts.tags = extra process tags ({name, value}
 -- pairs, e.g. {"Authority", X}), opts.data, opts.from (From-Process of a
 -- spawning process), opts.height.
+-- opts.nospawn: set the process up without its spawn message (as a
+-- node that starts from a later message would).
 function H.spawn(opts)
   opts = opts or {}
   -- the module's loader requires the entry as ".process"
@@ -82,6 +84,7 @@ function H.spawn(opts)
     Cron = false, ["Read-Only"] = false,
   }
   if opts.from then msg["Forwarded-By"] = msg.Owner end
+  if opts.nospawn then return nil end
   return H.handle(msg)
 end
 

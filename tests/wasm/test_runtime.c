@@ -400,6 +400,50 @@ static void gas_loops_and_shared_labels(void **state)
     wasm_module_free(mod);
 }
 
+/* memory.fill weighs 1 + n / 64 */
+static void gas_bulk_memory(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_memory(&m, 1, 1, NULL);
+    static const uint8_t fill[] = {
+        0x41, 0x00, 0x41, 0x07, 0x20, 0x00, 0xfc, 0x0b, 0x00,   /* memory.fill 0, 7, n */
+        0x41, 0x00,                                             /* 0 */
+    };
+    tm_func(&m, t, "", fill, sizeof fill, "fill");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    wasm_func *f = export_func(inst, "fill");
+    static const struct { uint32_t n; uint64_t gas; } cases[] = {
+        {0, 5}, {63, 5}, {64, 6}, {6400, 105}, {65536, 5 + 1024},
+    };
+    uint32_t r = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(call1(s, f, cases[i].n, &r, NULL), AO_OK);
+        assert_int_equal(wasm_store_gas_used(s), cases[i].gas);
+    }
+    assert_int_equal(wasm_memory_data(wasm_instance_memory(inst, 0))[65535], 7);
+    /* out of bounds: trapped before the size is charged */
+    wasm_trap trap;
+    wasm_store_set_gas_used(s, 0);
+    assert_int_equal(call1(s, f, 65537, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+    assert_int_equal(wasm_store_gas_used(s), 5);
+    /* a big fill beyond the gas limit traps as out of gas */
+    wasm_store_set_gas_used(s, 0);
+    wasm_store_set_gas_limit(s, 500);
+    assert_int_equal(call1(s, f, 65536, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_OUT_OF_GAS);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
 static void gas_limit_traps(void **state)
 {
     (void)state;
@@ -1116,6 +1160,7 @@ int main(void)
         cmocka_unit_test(gas_forward_branches),
         cmocka_unit_test(gas_loops_and_shared_labels),
         cmocka_unit_test(gas_fallthrough_labels),
+        cmocka_unit_test(gas_bulk_memory),
         cmocka_unit_test(gas_limit_traps),
         cmocka_unit_test(memory_grow_respects_store_limit),
         cmocka_unit_test(memory_host_object),

@@ -166,7 +166,8 @@ static void crash_rounds(void **state)
             acked = realloc(acked, acked_cap * 44);
             assert_non_null(acked);
         }
-        memcpy(acked + total_acked * 44, in.data, n * 44);
+        if (n)
+            memcpy(acked + total_acked * 44, in.data, n * 44);
         total_acked += n;
         ao_buf_free(&in);
 

@@ -78,6 +78,7 @@ int wasm_store_new(wasm_store **out, ao_error *err)
 
 static void memory_destroy(wasm_memory *mem)
 {
+    wasm__track_release(mem);
     if (mem->data && mem->reserved)
         munmap(mem->data, mem->reserved);
     free(mem);
@@ -289,7 +290,9 @@ int64_t wasm_memory_grow(wasm_memory *mem, uint64_t delta)
         if (np <= mem->max_pages && nres > mem->max_pages * WASM_PAGE)
             nres = (size_t)(mem->max_pages * WASM_PAGE);
         /* mremap needs one mapping: make the whole reservation accessible
-         * first (untouched pages cost nothing; bounds are checked anyway) */
+         * first (untouched pages cost nothing; bounds are checked anyway);
+         * so write tracking stops and the next delta carries every page */
+        wasm__track_stop(mem);
         if (mem->reserved > mem->size &&
             mprotect(mem->data + mem->size, mem->reserved - (size_t)mem->size,
                      PROT_READ | PROT_WRITE) != 0)
@@ -300,11 +303,15 @@ int64_t wasm_memory_grow(wasm_memory *mem, uint64_t delta)
         mem->data = p;
         mem->reserved = nres;
     }
-    if (mprotect(mem->data + mem->size, nbytes - (size_t)mem->size, PROT_READ | PROT_WRITE) != 0)
+    /* a tracked memory's new pages are protected too: only written ones
+     * go into the next delta */
+    if (mprotect(mem->data + mem->size, nbytes - (size_t)mem->size,
+                 mem->tracking ? PROT_READ : PROT_READ | PROT_WRITE) != 0)
         return -1;
     mem->pages = np;
     mem->size = nbytes;
     mem->store->mem_epoch++;
+    wasm__track_moved(mem);
     return (int64_t)old;
 }
 

@@ -22,6 +22,8 @@
 
 #define SNAP_MAGIC "AOWS"
 #define SNAP_VERSION 1u
+#define DELTA_MAGIC "AOWD"
+#define DELTA_LEVEL 1   /* zstd level of deltas (bench/snapshot.c measures) */
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
 {
@@ -31,6 +33,41 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
         h *= 0x100000001b3ull;
     }
     return h;
+}
+
+/* Identity of a snapshot: a 64-bit hash of its uncompressed body (which,
+ * for a delta, holds the parent's identity). It detects mistakes (a delta
+ * applied to the wrong state), not attacks. Four independent lanes so that
+ * a 64 MiB body hashes in a few milliseconds. */
+static uint64_t rotl64(uint64_t x, unsigned r) { return (x << r) | (x >> (64 - r)); }
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t snap_hash(const uint8_t *p, size_t n)
+{
+    const uint64_t K = 0x9fb21c651e98df25ull;
+    uint64_t a = 0x243f6a8885a308d3ull, b = 0x13198a2e03707344ull;
+    uint64_t c = 0xa4093822299f31d0ull, d = 0x082efa98ec4e6c89ull;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a = rotl64(a ^ ao_rd_u64le(p + i), 29) * K;
+        b = rotl64(b ^ ao_rd_u64le(p + i + 8), 29) * K;
+        c = rotl64(c ^ ao_rd_u64le(p + i + 16), 29) * K;
+        d = rotl64(d ^ ao_rd_u64le(p + i + 24), 29) * K;
+    }
+    for (; i + 8 <= n; i += 8)
+        a = rotl64(a ^ ao_rd_u64le(p + i), 29) * K;
+    for (; i < n; i++)
+        b = rotl64(b ^ p[i], 29) * K;
+    return mix64(mix64(a) ^ rotl64(mix64(b), 17) ^ rotl64(mix64(c), 31) ^ rotl64(mix64(d), 47) ^ n);
 }
 
 static int put_u32(ao_buf *b, uint32_t v)
@@ -64,6 +101,76 @@ static int ref_encode(wasm_instance *inst, uint8_t type, uint64_t bits, uint64_t
     return AO_EUNSUPPORTED;
 }
 
+/* The small state every snapshot carries whole: mutable globals, tables,
+ * element and data segment state. */
+static int snap_put_tail(wasm_instance *inst, ao_buf *b, ao_error *err)
+{
+    const wasm_module *m = inst->m;
+    ao_buf raw = *b;
+    int rc = 0;
+    rc |= put_u32(&raw, m->nglobals - m->nglobals_imported);
+    for (uint32_t i = m->nglobals_imported; i < m->nglobals && !rc; i++) {
+        wasm_global *g = inst->globals[i];
+        if (!g->mut)
+            continue;
+        uint64_t v = g->v;
+        if (g->type == WASM_FUNCREF || g->type == WASM_EXTERNREF) {
+            if (ref_encode(inst, g->type, g->v, &v)) {
+                *b = raw;
+                return ao_err_set(err, AO_EUNSUPPORTED,
+                                  "wasm snapshot: global %u holds a reference that cannot be saved", i);
+            }
+        }
+        rc |= ao_buf_append_u64le(&raw, v);
+    }
+    rc |= put_u32(&raw, m->ntables - m->ntables_imported);
+    for (uint32_t i = m->ntables_imported; i < m->ntables && !rc; i++) {
+        wasm_table *t = inst->tables[i];
+        rc |= ao_buf_append_u64le(&raw, t->size);
+        for (uint64_t k = 0; k < t->size && !rc; k++) {
+            uint64_t v;
+            if (ref_encode(inst, t->elem, (uint64_t)(uintptr_t)t->elems[k], &v)) {
+                *b = raw;
+                return ao_err_set(err, AO_EUNSUPPORTED,
+                                  "wasm snapshot: table %u element %llu is not null or a function "
+                                  "of this instance", i, (unsigned long long)k);
+            }
+            rc |= ao_buf_append_u64le(&raw, v);
+        }
+    }
+    rc |= put_u32(&raw, m->nelems);
+    for (uint32_t i = 0; i < m->nelems && !rc; i++)
+        rc |= ao_buf_append_u64le(&raw, inst->elem_len[i]);
+    rc |= put_u32(&raw, m->ndatas);
+    for (uint32_t i = 0; i < m->ndatas && !rc; i++)
+        rc |= ao_buf_append_byte(&raw, inst->data_dropped[i]);
+    *b = raw;
+    if (rc)
+        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+    return AO_OK;
+}
+
+/* Compress raw onto out at the given zstd level. */
+static int snap_finish(const ao_buf *raw, int level, ao_buf *out, ao_error *err)
+{
+    size_t bound = ZSTD_compressBound(raw->len);
+    if (ao_buf_reserve(out, bound))
+        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+    size_t z = ZSTD_compress(out->data + out->len, bound, raw->data, raw->len, level);
+    if (ZSTD_isError(z))
+        return ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
+    out->len += z;
+    return AO_OK;
+}
+
+/* Start (or restart) write tracking of every defined memory. */
+static void snap_track_all(wasm_instance *inst)
+{
+    const wasm_module *m = inst->m;
+    for (uint32_t i = m->nmems_imported; i < m->nmems; i++)
+        wasm__track_start(inst->mems[i]);
+}
+
 int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err)
 {
     const wasm_module *m = inst->m;
@@ -79,59 +186,24 @@ int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err)
         rc |= ao_buf_append_u64le(&raw, mem->pages);
         rc |= ao_buf_append(&raw, mem->data, (size_t)mem->size);
     }
-    rc |= put_u32(&raw, m->nglobals - m->nglobals_imported);
-    for (uint32_t i = m->nglobals_imported; i < m->nglobals && !rc; i++) {
-        wasm_global *g = inst->globals[i];
-        if (!g->mut)
-            continue;
-        uint64_t v = g->v;
-        if (g->type == WASM_FUNCREF || g->type == WASM_EXTERNREF) {
-            if (ref_encode(inst, g->type, g->v, &v)) {
-                ao_buf_free(&raw);
-                return ao_err_set(err, AO_EUNSUPPORTED,
-                                  "wasm snapshot: global %u holds a reference that cannot be saved", i);
-            }
-        }
-        rc |= ao_buf_append_u64le(&raw, v);
-    }
-    rc |= put_u32(&raw, m->ntables - m->ntables_imported);
-    for (uint32_t i = m->ntables_imported; i < m->ntables && !rc; i++) {
-        wasm_table *t = inst->tables[i];
-        rc |= ao_buf_append_u64le(&raw, t->size);
-        for (uint64_t k = 0; k < t->size && !rc; k++) {
-            uint64_t v;
-            if (ref_encode(inst, t->elem, (uint64_t)(uintptr_t)t->elems[k], &v)) {
-                ao_buf_free(&raw);
-                return ao_err_set(err, AO_EUNSUPPORTED,
-                                  "wasm snapshot: table %u element %llu is not null or a function "
-                                  "of this instance", i, (unsigned long long)k);
-            }
-            rc |= ao_buf_append_u64le(&raw, v);
-        }
-    }
-    rc |= put_u32(&raw, m->nelems);
-    for (uint32_t i = 0; i < m->nelems && !rc; i++)
-        rc |= ao_buf_append_u64le(&raw, inst->elem_len[i]);
-    rc |= put_u32(&raw, m->ndatas);
-    for (uint32_t i = 0; i < m->ndatas && !rc; i++)
-        rc |= ao_buf_append_byte(&raw, inst->data_dropped[i]);
     if (rc) {
         ao_buf_free(&raw);
         return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
     }
-    size_t bound = ZSTD_compressBound(raw.len);
-    if (ao_buf_reserve(out, bound)) {
+    if ((rc = snap_put_tail(inst, &raw, err)) != AO_OK) {
         ao_buf_free(&raw);
-        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+        return rc;
     }
-    size_t z = ZSTD_compress(out->data + out->len, bound, raw.data, raw.len, 3);
+    rc = snap_finish(&raw, 3, out, err);
+    if (rc == AO_OK) {
+        inst->snap_head = true;
+        inst->snap_id = snap_hash(raw.data, raw.len);
+        inst->snap_seq = 0;
+        snap_track_all(inst);
+    }
     ao_buf_free(&raw);
-    if (ZSTD_isError(z))
-        return ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
-    out->len += z;
-    return AO_OK;
+    return rc;
 }
-
 /* ---- restore ---- */
 
 typedef struct rd {
@@ -172,6 +244,66 @@ static const uint8_t *rd_bytes(rd *r, uint64_t n)
     return q;
 }
 
+/* The small state (see snap_put_tail); checks only unless `apply`. */
+static int tail_pass(wasm_instance *inst, rd *r, bool apply, ao_error *err)
+{
+    const wasm_module *m = inst->m;
+    if (rd_u32(r) != m->nglobals - m->nglobals_imported)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: global count differs");
+    for (uint32_t i = m->nglobals_imported; i < m->nglobals; i++) {
+        wasm_global *g = inst->globals[i];
+        if (!g->mut)
+            continue;
+        uint64_t v = rd_u64(r);
+        if (r->bad)
+            return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated globals");
+        if (g->type == WASM_FUNCREF || g->type == WASM_EXTERNREF) {
+            if (v > m->nfuncs || (v && g->type != WASM_FUNCREF))
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad reference in global %u", i);
+            v = v ? (uint64_t)(uintptr_t)inst->funcs[v - 1] : 0;
+        }
+        if (apply)
+            g->v = v;
+    }
+    if (rd_u32(r) != m->ntables - m->ntables_imported)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: table count differs");
+    for (uint32_t i = m->ntables_imported; i < m->ntables; i++) {
+        wasm_table *t = inst->tables[i];
+        uint64_t size = rd_u64(r);
+        if (r->bad || size < t->size || size > WASM_MAX_TABLE_ELEMS ||
+            (t->lim.has_max && size > t->lim.max))
+            return ao_err_set(err, AO_EINVAL, "wasm restore: table %u size does not fit", i);
+        if (apply && size > t->size && wasm__table_grow(t, size - t->size, NULL) < 0)
+            return ao_err_set(err, AO_ENOMEM, "wasm restore: cannot grow table %u", i);
+        for (uint64_t k = 0; k < size; k++) {
+            uint64_t v = rd_u64(r);
+            if (r->bad || v > m->nfuncs || (v && t->elem != WASM_FUNCREF))
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad table %u element", i);
+            if (apply)
+                t->elems[k] = v ? (void *)inst->funcs[v - 1] : NULL;
+        }
+    }
+    if (rd_u32(r) != m->nelems)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: element segment count differs");
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        uint64_t n = rd_u64(r);
+        if (r->bad || (n != 0 && n != m->elems[i].nitems))
+            return ao_err_set(err, AO_EFORMAT, "wasm restore: bad element segment %u", i);
+        if (apply)
+            inst->elem_len[i] = n;
+    }
+    if (rd_u32(r) != m->ndatas)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: data segment count differs");
+    const uint8_t *dd = rd_bytes(r, m->ndatas);
+    if (!dd || r->p != r->end)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: bad data segment state");
+    if (apply)
+        for (uint32_t i = 0; i < m->ndatas; i++)
+            inst->data_dropped[i] = dd[i] ? 1 : 0;
+    return AO_OK;
+}
+
+
 /* One pass over the snapshot; applies it when `apply`, else only checks. */
 static int restore_pass(wasm_instance *inst, const uint8_t *raw, size_t len, bool apply,
                         ao_error *err)
@@ -201,59 +333,7 @@ static int restore_pass(wasm_instance *inst, const uint8_t *raw, size_t len, boo
             memcpy(mem->data, bytes, (size_t)(pages * WASM_PAGE));
         }
     }
-    if (rd_u32(&r) != m->nglobals - m->nglobals_imported)
-        return ao_err_set(err, AO_EFORMAT, "wasm restore: global count differs");
-    for (uint32_t i = m->nglobals_imported; i < m->nglobals; i++) {
-        wasm_global *g = inst->globals[i];
-        if (!g->mut)
-            continue;
-        uint64_t v = rd_u64(&r);
-        if (r.bad)
-            return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated globals");
-        if (g->type == WASM_FUNCREF || g->type == WASM_EXTERNREF) {
-            if (v > m->nfuncs || (v && g->type != WASM_FUNCREF))
-                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad reference in global %u", i);
-            v = v ? (uint64_t)(uintptr_t)inst->funcs[v - 1] : 0;
-        }
-        if (apply)
-            g->v = v;
-    }
-    if (rd_u32(&r) != m->ntables - m->ntables_imported)
-        return ao_err_set(err, AO_EFORMAT, "wasm restore: table count differs");
-    for (uint32_t i = m->ntables_imported; i < m->ntables; i++) {
-        wasm_table *t = inst->tables[i];
-        uint64_t size = rd_u64(&r);
-        if (r.bad || size < t->size || size > WASM_MAX_TABLE_ELEMS ||
-            (t->lim.has_max && size > t->lim.max))
-            return ao_err_set(err, AO_EINVAL, "wasm restore: table %u size does not fit", i);
-        if (apply && size > t->size && wasm__table_grow(t, size - t->size, NULL) < 0)
-            return ao_err_set(err, AO_ENOMEM, "wasm restore: cannot grow table %u", i);
-        for (uint64_t k = 0; k < size; k++) {
-            uint64_t v = rd_u64(&r);
-            if (r.bad || v > m->nfuncs || (v && t->elem != WASM_FUNCREF))
-                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad table %u element", i);
-            if (apply)
-                t->elems[k] = v ? (void *)inst->funcs[v - 1] : NULL;
-        }
-    }
-    if (rd_u32(&r) != m->nelems)
-        return ao_err_set(err, AO_EFORMAT, "wasm restore: element segment count differs");
-    for (uint32_t i = 0; i < m->nelems; i++) {
-        uint64_t n = rd_u64(&r);
-        if (r.bad || (n != 0 && n != m->elems[i].nitems))
-            return ao_err_set(err, AO_EFORMAT, "wasm restore: bad element segment %u", i);
-        if (apply)
-            inst->elem_len[i] = n;
-    }
-    if (rd_u32(&r) != m->ndatas)
-        return ao_err_set(err, AO_EFORMAT, "wasm restore: data segment count differs");
-    const uint8_t *dd = rd_bytes(&r, m->ndatas);
-    if (!dd || r.p != r.end)
-        return ao_err_set(err, AO_EFORMAT, "wasm restore: bad data segment state");
-    if (apply)
-        for (uint32_t i = 0; i < m->ndatas; i++)
-            inst->data_dropped[i] = dd[i] ? 1 : 0;
-    return AO_OK;
+    return tail_pass(inst, &r, apply, err);
 }
 
 /* The largest snapshot body this instance could have been saved with. */
@@ -283,7 +363,8 @@ static uint64_t max_raw_size(const wasm_instance *inst)
  * header's size claim is not trusted), never beyond `bound` bytes. */
 static int check_header(const wasm_module *m, const uint8_t *raw, ao_error *err)
 {
-    if (memcmp(raw, SNAP_MAGIC, 4) != 0 || ao_rd_u32le(raw + 4) != SNAP_VERSION)
+    if ((memcmp(raw, SNAP_MAGIC, 4) != 0 && memcmp(raw, DELTA_MAGIC, 4) != 0) ||
+        ao_rd_u32le(raw + 4) != SNAP_VERSION)
         return ao_err_set(err, AO_EFORMAT, "wasm restore: not a snapshot of this engine version");
     if (ao_rd_u64le(raw + 16) != m->len || ao_rd_u64le(raw + 8) != fnv1a(m->bytes, m->len))
         return ao_err_set(err, AO_EINVAL, "wasm restore: the snapshot is of another module");
@@ -353,16 +434,205 @@ static int unzstd(const wasm_module *m, const uint8_t *snap, size_t len, uint64_
     return AO_OK;
 }
 
+/* Tracking is off while a restore writes memories (no faults), and on
+ * success restarts clean with the restored snapshot as the chain head. */
+static void track_stop_all(wasm_instance *inst)
+{
+    const wasm_module *m = inst->m;
+    for (uint32_t i = m->nmems_imported; i < m->nmems; i++)
+        wasm__track_stop(inst->mems[i]);
+}
+
+static int apply_done(wasm_instance *inst, int rc, const uint8_t *raw, size_t len, uint64_t seq)
+{
+    if (rc != AO_OK) {
+        inst->snap_head = false;   /* state is partly written: no delta fits it */
+        return rc;
+    }
+    inst->snap_head = true;
+    inst->snap_id = snap_hash(raw, len);
+    inst->snap_seq = seq;
+    snap_track_all(inst);
+    return AO_OK;
+}
+
+static int delta_pass(wasm_instance *inst, const uint8_t *raw, size_t len, bool apply,
+                      uint64_t *seq, ao_error *err);
+
 int wasm_instance_restore(wasm_instance *inst, const uint8_t *snap, size_t len, ao_error *err)
 {
     uint8_t *raw;
     size_t got;
-    int rc = unzstd(inst->m, snap, len, max_raw_size(inst), &raw, &got, err);
+    uint64_t bound = max_raw_size(inst);
+    bound = bound > UINT64_MAX / 2 ? UINT64_MAX : bound + bound / 256 + 1024;
+    int rc = unzstd(inst->m, snap, len, bound, &raw, &got, err);
     if (rc)
         return rc;
+    if (got >= 4 && memcmp(raw, DELTA_MAGIC, 4) == 0) {
+        uint64_t seq = 0;
+        rc = delta_pass(inst, raw, got, false, &seq, err);
+        if (rc == AO_OK) {
+            track_stop_all(inst);
+            rc = apply_done(inst, delta_pass(inst, raw, got, true, &seq, err), raw, got, seq);
+        }
+        free(raw);
+        return rc;
+    }
+    if (got > max_raw_size(inst)) {
+        free(raw);
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: snapshot larger than this instance can hold");
+    }
     rc = restore_pass(inst, raw, got, false, err);
-    if (rc == AO_OK)
-        rc = restore_pass(inst, raw, got, true, err);
+    if (rc == AO_OK) {
+        track_stop_all(inst);
+        rc = apply_done(inst, restore_pass(inst, raw, got, true, err), raw, got, 0);
+    }
     free(raw);
     return rc;
+}
+
+int wasm_instance_restore_delta(wasm_instance *inst, const uint8_t *delta, size_t len, ao_error *err)
+{
+    return wasm_instance_restore(inst, delta, len, err);
+}
+
+/* ---- delta snapshots ----
+ * Layout before compression (little endian):
+ *   "AOWD" u32 version=1, u64 fnv1a(module bytes), u64 module length,
+ *   u64 parent id (snap_hash of the parent's body), u64 sequence (parent's + 1)
+ *   u32 nmems, per defined memory: u64 pages, u8 log2(tracking page),
+ *       u64 nruns, per run (ascending, not touching): u64 first tracking
+ *       page, u64 count, count << shift bytes
+ *   then the small state exactly as in a full snapshot (snap_put_tail).
+ */
+
+/* Append the runs of dirty pages of one memory (every page if untracked). */
+static int put_mem_runs(wasm_memory *mem, ao_buf *raw)
+{
+    unsigned sh = wasm__track_shift();
+    size_t n = (size_t)(mem->size >> sh);
+    bool whole = !mem->tracking || mem->all_dirty;
+    int rc = ao_buf_append_u64le(raw, mem->pages);
+    rc |= ao_buf_append_byte(raw, (uint8_t)sh);
+    size_t count_at = raw->len;
+    rc |= ao_buf_append_u64le(raw, 0);
+    if (rc)
+        return AO_ENOMEM;
+    uint64_t nruns = 0;
+    size_t p = 0;
+    while (p < n) {
+        size_t q;
+        if (whole) {
+            q = n;
+        } else {
+            /* skip clean pages a word at a time */
+            while (p + 8 <= n && ao_rd_u64le(mem->dirty + p) == 0)
+                p += 8;
+            while (p < n && !mem->dirty[p])
+                p++;
+            if (p == n)
+                break;
+            q = p + 1;
+            while (q < n && mem->dirty[q])
+                q++;
+        }
+        rc |= ao_buf_append_u64le(raw, p);
+        rc |= ao_buf_append_u64le(raw, q - p);
+        rc |= ao_buf_append(raw, mem->data + (p << sh), (q - p) << sh);
+        if (rc)
+            return AO_ENOMEM;
+        nruns++;
+        p = q;
+    }
+    ao_wr_u64le(raw->data + count_at, nruns);
+    return AO_OK;
+}
+
+int wasm_instance_snapshot_delta(wasm_instance *inst, ao_buf *out, ao_error *err)
+{
+    const wasm_module *m = inst->m;
+    if (!inst->snap_head)
+        return ao_err_set(err, AO_EINVAL, "wasm snapshot: no previous snapshot to take a delta from "
+                          "(take a full snapshot first)");
+    ao_buf raw;
+    ao_buf_init(&raw);
+    int rc = ao_buf_append(&raw, DELTA_MAGIC, 4);
+    rc |= put_u32(&raw, SNAP_VERSION);
+    rc |= ao_buf_append_u64le(&raw, fnv1a(m->bytes, m->len));
+    rc |= ao_buf_append_u64le(&raw, m->len);
+    rc |= ao_buf_append_u64le(&raw, inst->snap_id);
+    rc |= ao_buf_append_u64le(&raw, inst->snap_seq + 1);
+    rc |= put_u32(&raw, m->nmems - m->nmems_imported);
+    for (uint32_t i = m->nmems_imported; i < m->nmems && !rc; i++)
+        rc |= put_mem_runs(inst->mems[i], &raw);
+    if (rc) {
+        ao_buf_free(&raw);
+        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+    }
+    if ((rc = snap_put_tail(inst, &raw, err)) != AO_OK) {
+        ao_buf_free(&raw);
+        return rc;
+    }
+    rc = snap_finish(&raw, DELTA_LEVEL, out, err);
+    if (rc == AO_OK) {
+        inst->snap_id = snap_hash(raw.data, raw.len);
+        inst->snap_seq++;
+        snap_track_all(inst);
+    }
+    ao_buf_free(&raw);
+    return rc;
+}
+
+static int delta_pass(wasm_instance *inst, const uint8_t *raw, size_t len, bool apply,
+                      uint64_t *seq, ao_error *err)
+{
+    const wasm_module *m = inst->m;
+    rd r = {raw, raw + len, false};
+    const uint8_t *magic = rd_bytes(&r, 4);
+    if (!magic || memcmp(magic, DELTA_MAGIC, 4) != 0 || rd_u32(&r) != SNAP_VERSION)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: not a delta of this engine version");
+    uint64_t fp = rd_u64(&r), mlen = rd_u64(&r);
+    if (r.bad || mlen != m->len || fp != fnv1a(m->bytes, m->len))
+        return ao_err_set(err, AO_EINVAL, "wasm restore: the delta is of another module");
+    uint64_t parent = rd_u64(&r);
+    *seq = rd_u64(&r);
+    if (r.bad)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated delta");
+    if (!inst->snap_head)
+        return ao_err_set(err, AO_EINVAL, "wasm restore: delta %llu needs its parent state; "
+                          "this instance has none (restore the full snapshot first)",
+                          (unsigned long long)*seq);
+    if (parent != inst->snap_id || *seq != inst->snap_seq + 1)
+        return ao_err_set(err, AO_EINVAL, "wasm restore: delta %llu does not follow this "
+                          "instance's state (snapshot %llu of another chain or position)",
+                          (unsigned long long)*seq, (unsigned long long)inst->snap_seq);
+    if (rd_u32(&r) != m->nmems - m->nmems_imported)
+        return ao_err_set(err, AO_EFORMAT, "wasm restore: memory count differs");
+    for (uint32_t i = m->nmems_imported; i < m->nmems; i++) {
+        wasm_memory *mem = inst->mems[i];
+        uint64_t pages = rd_u64(&r);
+        if (r.bad || pages > mem->max_pages || pages < mem->pages || pages > SIZE_MAX / WASM_PAGE)
+            return ao_err_set(err, AO_EINVAL, "wasm restore: memory %u: %llu pages do not fit",
+                              i, (unsigned long long)pages);
+        const uint8_t *shp = rd_bytes(&r, 1);
+        uint64_t nruns = rd_u64(&r);
+        if (r.bad || *shp < 12 || *shp > 16)
+            return ao_err_set(err, AO_EFORMAT, "wasm restore: bad delta of memory %u", i);
+        unsigned sh = *shp;
+        uint64_t npg = pages * WASM_PAGE >> sh, next = 0;
+        if (apply && pages > mem->pages && wasm_memory_grow(mem, pages - mem->pages) < 0)
+            return ao_err_set(err, AO_ENOMEM, "wasm restore: cannot grow memory %u", i);
+        for (uint64_t k = 0; k < nruns; k++) {
+            uint64_t first = rd_u64(&r), count = rd_u64(&r);
+            if (r.bad || count == 0 || first < next || first > npg || count > npg - first)
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad page run in memory %u", i);
+            const uint8_t *bytes = rd_bytes(&r, count << sh);
+            if (!bytes)
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated memory %u", i);
+            if (apply)
+                memcpy(mem->data + (first << sh), bytes, (size_t)(count << sh));
+            next = first + count + 1;
+        }
+    }
+    return tail_pass(inst, &r, apply, err);
 }

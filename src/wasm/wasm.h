@@ -257,4 +257,34 @@ int wasm_global_set(wasm_global *g, const wasm_val *v);   /* AO_EINVAL if immuta
 int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err);
 int wasm_instance_restore(wasm_instance *inst, const uint8_t *snap, size_t len, ao_error *err);
 
+/* Delta snapshots: the state changed since the instance's previous snapshot
+ * (full or delta, taken or restored): the memory pages written since then
+ * (4 KiB granularity), memory sizes, and the small state (globals, tables,
+ * segment state) whole. AO_EINVAL if the instance has no previous snapshot.
+ *
+ * Restore a chain with wasm_instance_restore: the full snapshot, then each
+ * delta in order (wasm_instance_restore accepts both; _delta is the same
+ * call, for readability). A delta names its parent (a hash of the parent's
+ * body) and its position; it is refused with AO_EINVAL, the instance
+ * untouched, unless the instance's last snapshot taken or restored is
+ * exactly that parent. A restored instance can continue the chain with
+ * wasm_instance_snapshot_delta. If a restore fails after it began writing
+ * (out of memory), the instance accepts no delta until a full restore.
+ *
+ * Writes are tracked by page protection: after a snapshot the committed
+ * pages of the instance's own memories are read-only, and the first write
+ * to a page (by wasm code or by host C code through wasm_memory_data())
+ * takes one fault that marks it (a few microseconds, once per page per
+ * snapshot interval); the engine installs a SIGSEGV handler that passes on
+ * every other fault to the handler installed before it. Writes by the
+ * kernel (read(2) into wasm memory) do NOT fault but fail with EFAULT:
+ * before handing wasm memory to a system call that writes it, call
+ * wasm_memory_mark_dirty for that range. */
+int wasm_instance_snapshot_delta(wasm_instance *inst, ao_buf *out, ao_error *err);
+int wasm_instance_restore_delta(wasm_instance *inst, const uint8_t *delta, size_t len,
+                                ao_error *err);
+/* Mark [offset, offset+len) of mem as written for the next delta and make
+ * it writable (clipped to the memory's size; a no-op when untracked). */
+void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len);
+
 #endif

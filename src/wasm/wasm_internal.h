@@ -65,6 +65,12 @@ struct wasm_memory {
     uint64_t max_pages;        /* effective: own max, index width, store limit */
     size_t reserved;           /* bytes of address space mapped at data */
     wasm_limits lim;           /* declared type (max, is64) */
+    /* dirty tracking for delta snapshots (dirty.c) */
+    uint8_t *dirty;            /* per tracking page: 1 = written since the last snapshot */
+    size_t dirty_cap;          /* entries of dirty */
+    int track_slot;            /* fault registry slot + 1; 0 = none */
+    bool tracking;             /* committed pages are write-protected; faults mark dirty */
+    bool all_dirty;            /* tracking was lost: the next delta carries every page */
 };
 
 struct wasm_table {
@@ -93,6 +99,10 @@ struct wasm_instance {
     uint64_t *elem_len;        /* 0 once dropped */
     uint8_t *data_dropped;
     wasm_memory *mem0;
+    /* the last snapshot taken or restored (delta chain head) */
+    bool snap_head;            /* false: no snapshot yet, or a restore failed midway */
+    uint64_t snap_id;          /* hash of that snapshot (see snapshot.c) */
+    uint64_t snap_seq;         /* 0 = full snapshot, n = n-th delta after it */
 };
 
 typedef struct wframe {
@@ -133,6 +143,13 @@ int wasm__table_create(wasm_store *s, uint8_t elem, const wasm_limits *lim, wasm
 int64_t wasm__table_grow(wasm_table *t, uint64_t delta, void *init);
 void wasm__trap_set(wasm_trap *trap, wasm_trap_code code, const char *msg);
 bool wasm__functype_eq(const wasm_functype *a, const wasm_functype *b);
+
+/* dirty.c: write tracking of memories by page protection */
+unsigned wasm__track_shift(void);                 /* log2 of the tracking page size */
+int wasm__track_start(wasm_memory *mem);          /* protect all, clear marks */
+void wasm__track_stop(wasm_memory *mem);          /* unprotect; next delta is whole */
+void wasm__track_release(wasm_memory *mem);       /* before the memory is unmapped */
+void wasm__track_moved(wasm_memory *mem);         /* after data/reserved changed */
 
 /* translate.c */
 int wasm__translate(wasm_module *m, ao_error *err);

@@ -1,0 +1,246 @@
+/*
+ * dirty.c - write tracking of wasm memories for delta snapshots.
+ *
+ * After a snapshot (full or delta) every committed page of an instance's
+ * defined memories is made read-only. The first write to a page - by wasm
+ * code, by memory.fill/copy/init, or by host C code through
+ * wasm_memory_data() - faults; the SIGSEGV handler below finds the memory
+ * in a lock-free registry, marks the page dirty and makes it writable, and
+ * the write is retried. The interpreter's hot path is unchanged, and a page
+ * costs one fault per snapshot interval however often it is written.
+ *
+ * Writes the kernel makes (read(2) into wasm memory) do not fault: they fail
+ * with EFAULT on a protected page. Hosts mark such ranges first with
+ * wasm_memory_mark_dirty(). Faults at addresses that are not a protected
+ * page of a tracked memory go to the handler installed before ours (ASan,
+ * libFuzzer, or the default action).
+ */
+#include "wasm/wasm_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Registry of tracked memories. Slots are claimed with a compare-and-swap
+ * and read by the fault handler on any thread; base/len are kept in the
+ * slot so that a handler never dereferences another thread's memory. */
+#define TRACK_SLOTS 4096
+
+typedef struct track_slot {
+    _Atomic(wasm_memory *) mem;
+    _Atomic uintptr_t base;
+    _Atomic size_t len;        /* committed bytes (mem->size) */
+} track_slot;
+
+static track_slot g_slots[TRACK_SLOTS];
+static atomic_uint g_slots_hi;             /* slots in use are below this */
+static unsigned g_shift;                   /* log2 of the tracking page */
+static struct sigaction g_old;             /* the SIGSEGV action before ours */
+static bool g_installed;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+    if (g_old.sa_flags & SA_SIGINFO) {
+        if (g_old.sa_sigaction) {
+            g_old.sa_sigaction(sig, si, uc);
+            return;
+        }
+    } else if (g_old.sa_handler != SIG_DFL && g_old.sa_handler != SIG_IGN) {
+        g_old.sa_handler(sig);
+        return;
+    }
+    /* default action: restore it; the faulting instruction runs again */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+    int saved = errno;
+    uintptr_t a = (uintptr_t)si->si_addr;
+    unsigned hi = atomic_load_explicit(&g_slots_hi, memory_order_acquire);
+    for (unsigned i = 0; i < hi; i++) {
+        uintptr_t base = atomic_load_explicit(&g_slots[i].base, memory_order_acquire);
+        size_t len = atomic_load_explicit(&g_slots[i].len, memory_order_acquire);
+        if (!base || a < base || a - base >= len)
+            continue;
+        wasm_memory *mem = atomic_load_explicit(&g_slots[i].mem, memory_order_acquire);
+        size_t pg = (size_t)(a - base) >> g_shift;
+        if (!mem || !mem->tracking || pg >= mem->dirty_cap || mem->dirty[pg])
+            break;
+        if (mprotect((void *)(base + (pg << g_shift)), (size_t)1 << g_shift,
+                     PROT_READ | PROT_WRITE) != 0)
+            break;
+        mem->dirty[pg] = 1;
+        errno = saved;
+        return;
+    }
+    errno = saved;
+    chain(sig, si, uc);
+}
+
+static void install(void)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    unsigned sh = 12;
+    while (sh < 16 && ((size_t)1 << sh) < (size_t)(ps > 0 ? ps : 4096))
+        sh++;
+    g_shift = sh;
+    if (((size_t)1 << sh) != (size_t)(ps > 0 ? ps : 4096))
+        return;   /* page size not a power of two in 4..64 KiB: no tracking */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &g_old) == 0)
+        g_installed = true;
+}
+
+unsigned wasm__track_shift(void)
+{
+    pthread_once(&g_once, install);
+    return g_shift;
+}
+
+/* A program (or test framework) may have installed its own SIGSEGV handler
+ * since: put ours back in front, chaining to that one. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ensure_installed(void)
+{
+    struct sigaction cur;
+    if (sigaction(SIGSEGV, NULL, &cur) != 0)
+        return;
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_segv)
+        return;
+    pthread_mutex_lock(&g_lock);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old;
+    if (sigaction(SIGSEGV, &sa, &old) == 0 &&
+        !((old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_segv))
+        g_old = old;
+    pthread_mutex_unlock(&g_lock);
+}
+
+static int slot_claim(wasm_memory *mem)
+{
+    for (unsigned i = 0; i < TRACK_SLOTS; i++) {
+        wasm_memory *expect = NULL;
+        if (atomic_compare_exchange_strong(&g_slots[i].mem, &expect, mem)) {
+            unsigned hi = atomic_load(&g_slots_hi);
+            while (hi <= i && !atomic_compare_exchange_weak(&g_slots_hi, &hi, i + 1))
+                ;
+            return (int)i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Publish where the memory is and how much of it is tracked. */
+static void slot_publish(wasm_memory *mem, size_t len)
+{
+    track_slot *t = &g_slots[mem->track_slot - 1];
+    atomic_store_explicit(&t->base, 0, memory_order_release);
+    atomic_store_explicit(&t->len, len, memory_order_release);
+    atomic_store_explicit(&t->base, (uintptr_t)mem->data, memory_order_release);
+}
+
+void wasm__track_release(wasm_memory *mem)
+{
+    if (mem->track_slot) {
+        track_slot *t = &g_slots[mem->track_slot - 1];
+        atomic_store(&t->base, 0);
+        atomic_store(&t->len, 0);
+        atomic_store(&t->mem, NULL);
+        mem->track_slot = 0;
+    }
+    mem->tracking = false;
+    free(mem->dirty);
+    mem->dirty = NULL;
+    mem->dirty_cap = 0;
+}
+
+void wasm__track_moved(wasm_memory *mem)
+{
+    if (mem->track_slot)
+        slot_publish(mem, (size_t)mem->size);
+}
+
+void wasm__track_stop(wasm_memory *mem)
+{
+    if (!mem->tracking)
+        return;
+    mem->tracking = false;
+    mem->all_dirty = true;
+    if (mem->size)
+        mprotect(mem->data, (size_t)mem->size, PROT_READ | PROT_WRITE);
+}
+
+int wasm__track_start(wasm_memory *mem)
+{
+    unsigned sh = wasm__track_shift();
+    if (!g_installed)
+        goto whole;
+    ensure_installed();
+    size_t need = mem->reserved >> sh;
+    if (mem->dirty_cap < need) {
+        uint8_t *d = realloc(mem->dirty, need);
+        if (!d)
+            goto whole;
+        mem->dirty = d;
+        mem->dirty_cap = need;
+    }
+    if (!mem->track_slot && !(mem->track_slot = slot_claim(mem)))
+        goto whole;
+    slot_publish(mem, (size_t)mem->size);
+    size_t used = (size_t)(mem->size >> sh);
+    if (mem->tracking) {
+        /* only pages written since the last start are writable */
+        memset(mem->dirty, 0, used);
+    } else {
+        memset(mem->dirty, 0, mem->dirty_cap);
+    }
+    if (mem->size && mprotect(mem->data, (size_t)mem->size, PROT_READ) != 0) {
+        mprotect(mem->data, (size_t)mem->size, PROT_READ | PROT_WRITE);
+        goto whole;
+    }
+    mem->tracking = true;
+    mem->all_dirty = false;
+    return AO_OK;
+whole:
+    mem->tracking = false;
+    mem->all_dirty = true;
+    return AO_ENOMEM;
+}
+
+void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len)
+{
+    if (!mem->tracking || len == 0 || offset >= mem->size)
+        return;
+    if (len > mem->size - offset)
+        len = mem->size - offset;
+    size_t first = (size_t)(offset >> g_shift);
+    size_t last = (size_t)((offset + len - 1) >> g_shift);
+    for (size_t p = first; p <= last; p++) {
+        if (mem->dirty[p])
+            continue;
+        if (mprotect(mem->data + (p << g_shift), (size_t)1 << g_shift, PROT_READ | PROT_WRITE) != 0) {
+            wasm__track_stop(mem);
+            return;
+        }
+        mem->dirty[p] = 1;
+    }
+}

@@ -548,38 +548,61 @@ static int put_mem_runs(wasm_memory *mem, ao_buf *raw)
     return AO_OK;
 }
 
+void wasm__snap_free(wasm_instance *inst)
+{
+    ZSTD_freeCCtx(inst->snap_zctx);
+    inst->snap_zctx = NULL;
+    ao_buf_free(&inst->snap_scratch);
+}
+
+/* Deltas reuse a compression context and a body buffer per instance (a
+ * fresh 1 MiB buffer and context cost page faults every time); a buffer
+ * grown past 16 MiB by a large delta is not kept. */
+#define SCRATCH_KEEP ((size_t)16 << 20)
+
 int wasm_instance_snapshot_delta(wasm_instance *inst, ao_buf *out, ao_error *err)
 {
     const wasm_module *m = inst->m;
     if (!inst->snap_head)
         return ao_err_set(err, AO_EINVAL, "wasm snapshot: no previous snapshot to take a delta from "
                           "(take a full snapshot first)");
-    ao_buf raw;
-    ao_buf_init(&raw);
-    int rc = ao_buf_append(&raw, DELTA_MAGIC, 4);
-    rc |= put_u32(&raw, SNAP_VERSION);
-    rc |= ao_buf_append_u64le(&raw, fnv1a(m->bytes, m->len));
-    rc |= ao_buf_append_u64le(&raw, m->len);
-    rc |= ao_buf_append_u64le(&raw, inst->snap_id);
-    rc |= ao_buf_append_u64le(&raw, inst->snap_seq + 1);
-    rc |= put_u32(&raw, m->nmems - m->nmems_imported);
-    for (uint32_t i = m->nmems_imported; i < m->nmems && !rc; i++)
-        rc |= put_mem_runs(inst->mems[i], &raw);
-    if (rc) {
-        ao_buf_free(&raw);
+    if (!inst->snap_zctx && !(inst->snap_zctx = ZSTD_createCCtx()))
         return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
-    }
-    if ((rc = snap_put_tail(inst, &raw, err)) != AO_OK) {
-        ao_buf_free(&raw);
-        return rc;
-    }
-    rc = snap_finish(&raw, DELTA_LEVEL, out, err);
+    ao_buf *raw = &inst->snap_scratch;
+    raw->len = 0;
+    int rc = ao_buf_append(raw, DELTA_MAGIC, 4);
+    rc |= put_u32(raw, SNAP_VERSION);
+    rc |= ao_buf_append_u64le(raw, fnv1a(m->bytes, m->len));
+    rc |= ao_buf_append_u64le(raw, m->len);
+    rc |= ao_buf_append_u64le(raw, inst->snap_id);
+    rc |= ao_buf_append_u64le(raw, inst->snap_seq + 1);
+    rc |= put_u32(raw, m->nmems - m->nmems_imported);
+    for (uint32_t i = m->nmems_imported; i < m->nmems && !rc; i++)
+        rc |= put_mem_runs(inst->mems[i], raw);
+    if (rc)
+        rc = ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+    else
+        rc = snap_put_tail(inst, raw, err);
     if (rc == AO_OK) {
-        inst->snap_id = snap_hash(raw.data, raw.len);
+        size_t bound = ZSTD_compressBound(raw->len);
+        if (ao_buf_reserve(out, bound)) {
+            rc = ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+        } else {
+            size_t z = ZSTD_compressCCtx(inst->snap_zctx, out->data + out->len, bound,
+                                         raw->data, raw->len, DELTA_LEVEL);
+            if (ZSTD_isError(z))
+                rc = ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
+            else
+                out->len += z;
+        }
+    }
+    if (rc == AO_OK) {
+        inst->snap_id = snap_hash(raw->data, raw->len);
         inst->snap_seq++;
         snap_track_all(inst);
     }
-    ao_buf_free(&raw);
+    if (raw->cap > SCRATCH_KEEP)
+        ao_buf_free(raw);
     return rc;
 }
 

@@ -103,6 +103,8 @@ struct wasm_instance {
     bool snap_head;            /* false: no snapshot yet, or a restore failed midway */
     uint64_t snap_id;          /* hash of that snapshot (see snapshot.c) */
     uint64_t snap_seq;         /* 0 = full snapshot, n = n-th delta after it */
+    void *snap_zctx;           /* ZSTD_CCtx kept between delta snapshots */
+    ao_buf snap_scratch;       /* delta body buffer kept between deltas */
 };
 
 typedef struct wframe {
@@ -150,6 +152,8 @@ int wasm__track_start(wasm_memory *mem);          /* protect all, clear marks */
 void wasm__track_stop(wasm_memory *mem);          /* unprotect; next delta is whole */
 void wasm__track_release(wasm_memory *mem);       /* before the memory is unmapped */
 void wasm__track_moved(wasm_memory *mem);         /* after data/reserved changed */
+/* snapshot.c */
+void wasm__snap_free(wasm_instance *inst);        /* the delta scratch state */
 
 /* translate.c */
 int wasm__translate(wasm_module *m, ao_error *err);

@@ -460,6 +460,17 @@ static char *value_text(const cJSON *v)
     return cJSON_PrintUnformatted(v);
 }
 
+/* The CU's other rollback rule: an Output (string, or its data) ending in
+ * "not enough memory for buffer allocation" keeps the previous memory. */
+static bool output_out_of_memory(const cJSON *o)
+{
+    static const char tail[] = "not enough memory for buffer allocation";
+    if (cJSON_IsObject(o)) o = cJSON_GetObjectItemCaseSensitive(o, "data");
+    if (!cJSON_IsString(o)) return false;
+    size_t n = strlen(o->valuestring), t = sizeof tail - 1;
+    return n >= t && memcmp(o->valuestring + n - t, tail, t) == 0;
+}
+
 int host_process_handle(host_process *p, const char *msg_json, const char *env_json,
                         host_result *out, ao_error *err)
 {
@@ -503,7 +514,7 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     }
     cJSON *doc = NULL;
     const cJSON *resp = NULL;
-    bool trapped = rc != AO_OK;
+    bool trapped = rc != AO_OK, lost_memory = false;
     if (rc != AO_OK) {
         error = trap_text(&trap);
     } else if (!text || !*text) {
@@ -520,6 +531,8 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
             const cJSON *e = resp ? cJSON_GetObjectItemCaseSensitive(resp, "Error") : NULL;
             if (e && !cJSON_IsNull(e))
                 error = value_text(e);
+            else if (resp && output_out_of_memory(cJSON_GetObjectItemCaseSensitive(resp, "Output")))
+                lost_memory = true;
         }
     }
     out->raw = text;
@@ -529,7 +542,7 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     if (error) {
         out->error = error;
     }
-    if (error && (!p->no_rollback || trapped)) {
+    if ((error && (!p->no_rollback || trapped)) || lost_memory) {
         int rrc = rollback(p, err);
         if (rrc != AO_OK) {
             host_result_free(out);

@@ -239,6 +239,26 @@ static void memory_limit_is_an_error_and_rolls_back(void **state)
     host_process_free(p);
 }
 
+/* The CU keeps the previous memory when Output ends in "not enough memory
+ * for buffer allocation" (no Error is added). */
+static void output_out_of_buffer_memory_rolls_back(void **state)
+{
+    (void)state;
+    host_process *p = new_proc(NULL);
+    expect_output(p, NULL, "", 1, "count=1 time=1 json={\\\"a\\\":1}");
+    size_t len;
+    uint8_t *before = mem_copy(p, &len);
+    host_result r;
+    run(p, "Lost", "", 2, &r);
+    assert_null(r.error);
+    assert_non_null(strstr(r.json, "not enough memory for buffer allocation"));
+    host_result_free(&r);
+    assert_memory_is(p, before, len);
+    expect_output(p, NULL, "", 3, "count=2 time=3 json={\\\"a\\\":1}");
+    free(before);
+    host_process_free(p);
+}
+
 static void bad_message_json_is_an_error(void **state)
 {
     (void)state;
@@ -454,6 +474,7 @@ int main(void)
         cmocka_unit_test(errors_inside_nested_pcall_are_caught_by_lua),
         cmocka_unit_test(out_of_gas_is_an_error_and_rolls_back),
         cmocka_unit_test(memory_limit_is_an_error_and_rolls_back),
+        cmocka_unit_test(output_out_of_buffer_memory_rolls_back),
         cmocka_unit_test(bad_message_json_is_an_error),
         cmocka_unit_test(sandbox_is_deterministic),
         cmocka_unit_test(embedded_modules_are_required_by_name),

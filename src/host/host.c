@@ -268,6 +268,7 @@ static int instantiate(host_process *p, bool fresh, ao_error *err)
     p->f_stack_alloc = export_func(p, "stackAlloc", "O");
     if (!p->f_stack_alloc) p->f_stack_alloc = export_func(p, "_emscripten_stack_alloc", NULL);
     p->f_stack_init = export_func(p, "emscripten_stack_init", NULL);
+    p->f_stack_end = export_func(p, "emscripten_stack_get_end", NULL);
     if (!p->mem || !p->f_handle || !p->f_stack_save || !p->f_stack_restore || !p->f_stack_alloc) {
         teardown(p);
         return ao_err_set(err, AO_EUNSUPPORTED,
@@ -414,11 +415,29 @@ static char *read_cstr(host_process *p, uint32_t addr)
     return strndup((const char *)d, (size_t)(nul - d));
 }
 
+/* Stack left free for handle() itself when the arguments are written. */
+#define HOST_STACK_HEADROOM (256u * 1024)
+
 static int write_arg(host_process *p, const char *s, uint32_t *ptr, wasm_trap *trap)
 {
     size_t n = strlen(s) + 1;
     if (n > UINT32_MAX / 2) { trap->code = WASM_TRAP_HOST; strcpy(trap->msg, "argument too large"); return AO_ETRAP; }
     uint32_t sz = (uint32_t)n;
+    if (p->f_stack_end) {
+        /* the module tells where its stack ends: refuse an argument that
+         * would not leave HOST_STACK_HEADROOM bytes for the call itself */
+        uint32_t end = 0, sp = 0;
+        int rc = call_i32(p, p->f_stack_end, NULL, 0, &end, trap);
+        if (rc == AO_OK) rc = call_i32(p, p->f_stack_save, NULL, 0, &sp, trap);
+        if (rc != AO_OK) return rc;
+        if (sp < end || (uint64_t)sp - end < (uint64_t)n + 16 + HOST_STACK_HEADROOM) {
+            trap->code = WASM_TRAP_HOST;
+            snprintf(trap->msg, sizeof trap->msg,
+                     "message too large for the module's stack (%zu bytes, %u free)", n - 1,
+                     sp >= end ? sp - end : 0);
+            return AO_ETRAP;
+        }
+    }
     int rc = call_i32(p, p->f_stack_alloc, &sz, 1, ptr, trap);
     if (rc != AO_OK) return rc;
     uint64_t size = wasm_memory_size(p->mem);

@@ -259,6 +259,41 @@ static void output_out_of_buffer_memory_rolls_back(void **state)
     host_process_free(p);
 }
 
+/* Arguments go on the module's own stack (4 MiB in our build): a message
+ * that would overflow it is refused with an Error, not written over the
+ * module's data; one that fits is handled. */
+static void message_larger_than_the_stack_is_refused(void **state)
+{
+    (void)state;
+    host_process *p = new_proc(NULL);
+    expect_output(p, NULL, "", 1, "count=1 time=1 json={\\\"a\\\":1}");
+    size_t len;
+    uint8_t *before = mem_copy(p, &len);
+    size_t big = 5u << 20;
+    char *data = malloc(big + 1);
+    assert_non_null(data);
+    memset(data, 'd', big);
+    data[big] = 0;
+    host_result r;
+    run(p, "Eval", data, 2, &r);
+    assert_non_null(r.error);
+    assert_non_null(strstr(r.error, "message too large for the module's stack"));
+    host_result_free(&r);
+    assert_memory_is(p, before, len);
+    /* 1.5 MiB fits: the Eval returns the length of a string that long */
+    size_t ok = 3u << 19;
+    memcpy(data, "#'", 2);
+    memset(data + 2, 'e', ok);
+    data[ok + 2] = '\'';
+    data[ok + 3] = 0;
+    char want[32];
+    snprintf(want, sizeof want, "%zu", ok);
+    expect_output(p, "Eval", data, 3, want);
+    free(data);
+    free(before);
+    host_process_free(p);
+}
+
 static void bad_message_json_is_an_error(void **state)
 {
     (void)state;
@@ -475,6 +510,7 @@ int main(void)
         cmocka_unit_test(out_of_gas_is_an_error_and_rolls_back),
         cmocka_unit_test(memory_limit_is_an_error_and_rolls_back),
         cmocka_unit_test(output_out_of_buffer_memory_rolls_back),
+        cmocka_unit_test(message_larger_than_the_stack_is_refused),
         cmocka_unit_test(bad_message_json_is_an_error),
         cmocka_unit_test(sandbox_is_deterministic),
         cmocka_unit_test(embedded_modules_are_required_by_name),

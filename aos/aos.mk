@@ -12,6 +12,7 @@
 # AOS_ROOT lets tests/aos/test_reproducible.sh build a second copy elsewhere.
 
 AOS_ROOT   ?= build
+AOS_LUA_SRC ?= $(AOS_ROOT)/lua-src
 EMCC       := NODE_PATH=/usr/share/nodejs emcc
 AOS_CFLAGS := -O2 -DLUA_COMPAT_5_2 -Wno-string-plus-int
 AOS_LDFLAGS := -O2 -sSUPPORT_LONGJMP=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB \
@@ -27,13 +28,13 @@ AOS_OBJS := $(AOS_LUA_NAMES:%=$(AOS_OBJ_DIR)/lua/%.o) $(AOS_GLUE_NAMES:%=$(AOS_O
 AOS_LIB_LUA  := $(shell find aos/lua -name '*.lua' 2>/dev/null | LC_ALL=C sort)
 AOS_TEST_LUA := $(shell find tests/aos/lua -name '*.lua' 2>/dev/null | LC_ALL=C sort)
 
-$(AOS_ROOT)/lua-src/src/lstate.c:
-	@sh scripts/aos-deps.sh $(AOS_ROOT)
+$(AOS_LUA_SRC)/src/lstate.c:
+	@sh scripts/aos-deps.sh $(patsubst %/lua-src,%,$(AOS_LUA_SRC))
 
 # Stage Lua's sources and patch the string-hash seed to a constant.
-$(AOS_LUA_DIR)/.staged: $(AOS_ROOT)/lua-src/src/lstate.c aos/aos.mk
+$(AOS_LUA_DIR)/.staged: $(AOS_LUA_SRC)/src/lstate.c aos/aos.mk
 	@rm -rf $(AOS_LUA_DIR) && mkdir -p $(AOS_LUA_DIR)
-	cp $(AOS_ROOT)/lua-src/src/*.c $(AOS_ROOT)/lua-src/src/*.h $(AOS_LUA_DIR)/
+	cp $(AOS_LUA_SRC)/src/*.c $(AOS_LUA_SRC)/src/*.h $(AOS_LUA_DIR)/
 	echo '#define DEB_HOST_MULTIARCH "wasm32-emscripten"' > $(AOS_LUA_DIR)/lua5.3-deb-multiarch.h
 	sed -i 's|^  return luaS_hash(buff, p, h);$$|  (void)buff; (void)h; return 0x5eed5eedu;  /* aos: constant seed */|' $(AOS_LUA_DIR)/lstate.c
 	@grep -q '0x5eed5eedu' $(AOS_LUA_DIR)/lstate.c || { echo "aos: makeseed patch did not apply" >&2; exit 1; }

@@ -16,8 +16,8 @@ AOS_LUA_SRC ?= $(AOS_ROOT)/lua-src
 EMCC       := NODE_PATH=/usr/share/nodejs emcc
 AOS_CFLAGS := -O2 -DLUA_COMPAT_5_2 -Wno-string-plus-int
 AOS_LDFLAGS := -O2 -sSUPPORT_LONGJMP=1 -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB \
-  -sMAXIMUM_MEMORY=1GB -sTOTAL_STACK=1MB -sFILESYSTEM=0 --no-entry \
-  -sEXPORTED_FUNCTIONS=_handle,_malloc,_free
+  -sMAXIMUM_MEMORY=1GB -sTOTAL_STACK=4MB -sFILESYSTEM=0 --no-entry \
+  -sEXPORTED_FUNCTIONS=_handle,_malloc,_free,_emscripten_stack_init,_emscripten_stack_get_end
 AOS_LUA_NAMES := lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem lobject lopcodes \
   lparser lstate lstring ltable ltm lundump lvm lzio lauxlib lbaselib lbitlib lcorolib \
   ldblib liolib lmathlib loslib lstrlib ltablib lutf8lib loadlib linit

@@ -11,6 +11,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* ---- limits ---- */
+
+int host_parse_memory_limit(const char *s, uint64_t *bytes, ao_error *err)
+{
+    *bytes = 0;
+    if (!s) return ao_err_set(err, AO_EINVAL, "host: no Memory-Limit");
+    const char *p = s;
+    while (*p == ' ') p++;
+    uint64_t v = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (v > (1ull << 53) / 10) return ao_err_set(err, AO_ELIMIT, "host: Memory-Limit '%s' too large", s);
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (!digits) return ao_err_set(err, AO_EINVAL, "host: Memory-Limit '%s' has no number", s);
+    while (*p == ' ' || *p == '-') p++;
+    static const struct { const char *u; unsigned shift; } units[] = {
+        {"", 0}, {"b", 0}, {"kb", 10}, {"mb", 20}, {"gb", 30}, {"tb", 40}};
+    size_t ul = strlen(p);
+    while (ul && p[ul - 1] == ' ') ul--;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strlen(units[i].u) == ul && strncasecmp(p, units[i].u, ul) == 0) {
+            if (v > ((1ull << 53) >> units[i].shift))
+                return ao_err_set(err, AO_ELIMIT, "host: Memory-Limit '%s' too large", s);
+            *bytes = v << units[i].shift;
+            return AO_OK;
+        }
+    }
+    return ao_err_set(err, AO_EINVAL, "host: Memory-Limit '%s' has an unknown unit", s);
+}
 
 /* ---- modules ---- */
 
@@ -236,6 +268,7 @@ static int instantiate(host_process *p, bool fresh, ao_error *err)
     p->f_stack_alloc = export_func(p, "stackAlloc", "O");
     if (!p->f_stack_alloc) p->f_stack_alloc = export_func(p, "_emscripten_stack_alloc", NULL);
     p->f_stack_init = export_func(p, "emscripten_stack_init", NULL);
+    p->f_stack_end = export_func(p, "emscripten_stack_get_end", NULL);
     if (!p->mem || !p->f_handle || !p->f_stack_save || !p->f_stack_restore || !p->f_stack_alloc) {
         teardown(p);
         return ao_err_set(err, AO_EUNSUPPORTED,
@@ -382,11 +415,29 @@ static char *read_cstr(host_process *p, uint32_t addr)
     return strndup((const char *)d, (size_t)(nul - d));
 }
 
+/* Stack left free for handle() itself when the arguments are written. */
+#define HOST_STACK_HEADROOM (256u * 1024)
+
 static int write_arg(host_process *p, const char *s, uint32_t *ptr, wasm_trap *trap)
 {
     size_t n = strlen(s) + 1;
     if (n > UINT32_MAX / 2) { trap->code = WASM_TRAP_HOST; strcpy(trap->msg, "argument too large"); return AO_ETRAP; }
     uint32_t sz = (uint32_t)n;
+    if (p->f_stack_end) {
+        /* the module tells where its stack ends: refuse an argument that
+         * would not leave HOST_STACK_HEADROOM bytes for the call itself */
+        uint32_t end = 0, sp = 0;
+        int rc = call_i32(p, p->f_stack_end, NULL, 0, &end, trap);
+        if (rc == AO_OK) rc = call_i32(p, p->f_stack_save, NULL, 0, &sp, trap);
+        if (rc != AO_OK) return rc;
+        if (sp < end || (uint64_t)sp - end < (uint64_t)n + 16 + HOST_STACK_HEADROOM) {
+            trap->code = WASM_TRAP_HOST;
+            snprintf(trap->msg, sizeof trap->msg,
+                     "message too large for the module's stack (%zu bytes, %u free)", n - 1,
+                     sp >= end ? sp - end : 0);
+            return AO_ETRAP;
+        }
+    }
     int rc = call_i32(p, p->f_stack_alloc, &sz, 1, ptr, trap);
     if (rc != AO_OK) return rc;
     uint64_t size = wasm_memory_size(p->mem);
@@ -426,6 +477,17 @@ static char *value_text(const cJSON *v)
     if (!v) return strdup("(no error message)");
     if (cJSON_IsString(v)) return strdup(v->valuestring);
     return cJSON_PrintUnformatted(v);
+}
+
+/* The CU's other rollback rule: an Output (string, or its data) ending in
+ * "not enough memory for buffer allocation" keeps the previous memory. */
+static bool output_out_of_memory(const cJSON *o)
+{
+    static const char tail[] = "not enough memory for buffer allocation";
+    if (cJSON_IsObject(o)) o = cJSON_GetObjectItemCaseSensitive(o, "data");
+    if (!cJSON_IsString(o)) return false;
+    size_t n = strlen(o->valuestring), t = sizeof tail - 1;
+    return n >= t && memcmp(o->valuestring + n - t, tail, t) == 0;
 }
 
 int host_process_handle(host_process *p, const char *msg_json, const char *env_json,
@@ -471,7 +533,7 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     }
     cJSON *doc = NULL;
     const cJSON *resp = NULL;
-    bool trapped = rc != AO_OK;
+    bool trapped = rc != AO_OK, lost_memory = false;
     if (rc != AO_OK) {
         error = trap_text(&trap);
     } else if (!text || !*text) {
@@ -488,6 +550,8 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
             const cJSON *e = resp ? cJSON_GetObjectItemCaseSensitive(resp, "Error") : NULL;
             if (e && !cJSON_IsNull(e))
                 error = value_text(e);
+            else if (resp && output_out_of_memory(cJSON_GetObjectItemCaseSensitive(resp, "Output")))
+                lost_memory = true;
         }
     }
     out->raw = text;
@@ -497,7 +561,7 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     if (error) {
         out->error = error;
     }
-    if (error && (!p->no_rollback || trapped)) {
+    if ((error && (!p->no_rollback || trapped)) || lost_memory) {
         int rrc = rollback(p, err);
         if (rrc != AO_OK) {
             host_result_free(out);

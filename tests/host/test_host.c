@@ -239,6 +239,61 @@ static void memory_limit_is_an_error_and_rolls_back(void **state)
     host_process_free(p);
 }
 
+/* The CU keeps the previous memory when Output ends in "not enough memory
+ * for buffer allocation" (no Error is added). */
+static void output_out_of_buffer_memory_rolls_back(void **state)
+{
+    (void)state;
+    host_process *p = new_proc(NULL);
+    expect_output(p, NULL, "", 1, "count=1 time=1 json={\\\"a\\\":1}");
+    size_t len;
+    uint8_t *before = mem_copy(p, &len);
+    host_result r;
+    run(p, "Lost", "", 2, &r);
+    assert_null(r.error);
+    assert_non_null(strstr(r.json, "not enough memory for buffer allocation"));
+    host_result_free(&r);
+    assert_memory_is(p, before, len);
+    expect_output(p, NULL, "", 3, "count=2 time=3 json={\\\"a\\\":1}");
+    free(before);
+    host_process_free(p);
+}
+
+/* Arguments go on the module's own stack (4 MiB in our build): a message
+ * that would overflow it is refused with an Error, not written over the
+ * module's data; one that fits is handled. */
+static void message_larger_than_the_stack_is_refused(void **state)
+{
+    (void)state;
+    host_process *p = new_proc(NULL);
+    expect_output(p, NULL, "", 1, "count=1 time=1 json={\\\"a\\\":1}");
+    size_t len;
+    uint8_t *before = mem_copy(p, &len);
+    size_t big = 5u << 20;
+    char *data = malloc(big + 1);
+    assert_non_null(data);
+    memset(data, 'd', big);
+    data[big] = 0;
+    host_result r;
+    run(p, "Eval", data, 2, &r);
+    assert_non_null(r.error);
+    assert_non_null(strstr(r.error, "message too large for the module's stack"));
+    host_result_free(&r);
+    assert_memory_is(p, before, len);
+    /* 1.5 MiB fits: the Eval returns the length of a string that long */
+    size_t ok = 3u << 19;
+    memcpy(data, "#'", 2);
+    memset(data + 2, 'e', ok);
+    data[ok + 2] = '\'';
+    data[ok + 3] = 0;
+    char want[32];
+    snprintf(want, sizeof want, "%zu", ok);
+    expect_output(p, "Eval", data, 3, want);
+    free(data);
+    free(before);
+    host_process_free(p);
+}
+
 static void bad_message_json_is_an_error(void **state)
 {
     (void)state;
@@ -454,6 +509,8 @@ int main(void)
         cmocka_unit_test(errors_inside_nested_pcall_are_caught_by_lua),
         cmocka_unit_test(out_of_gas_is_an_error_and_rolls_back),
         cmocka_unit_test(memory_limit_is_an_error_and_rolls_back),
+        cmocka_unit_test(output_out_of_buffer_memory_rolls_back),
+        cmocka_unit_test(message_larger_than_the_stack_is_refused),
         cmocka_unit_test(bad_message_json_is_an_error),
         cmocka_unit_test(sandbox_is_deterministic),
         cmocka_unit_test(embedded_modules_are_required_by_name),

@@ -5,6 +5,8 @@
 --   Alloc   builds a table of Data (number) strings of 1 KiB each, kept
 --   Loop    loops forever
 --   Send    returns one message to Target with Data
+--   Lost    adds 5000 to the count, answers with an Output ending in
+--           "not enough memory for buffer allocation"
 --   other   counts and returns Output "count=N"
 local json = require "json"
 local process = {}
@@ -42,6 +44,9 @@ function process.handle(msg, env)
   elseif action == "Loop" then
     local i = 0
     while true do i = i + 1 end
+  elseif action == "Lost" then
+    Count = Count + 5000
+    return { Output = { data = "buffer: not enough memory for buffer allocation" } }
   elseif action == "Send" then
     return { Output = "", Messages = { { Target = msg.Target, Data = msg.Data, Tags = { { name = "Action", value = "Hello" } } } } }
   end

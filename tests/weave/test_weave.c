@@ -725,12 +725,12 @@ static void concurrent_puts_group_commit(void **state)
     wtu_rmdir(dir);
 }
 
-typedef struct { weave *w; volatile int *stop; int errors; long queries; } reader_arg;
+typedef struct { weave *w; int *stop; int errors; long queries; } reader_arg;
 
 static void *reader(void *p)
 {
     reader_arg *a = p;
-    while (!*a->stop) {
+    while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE)) {
         weave_tx_filter f;
         weave_tx_filter_init(&f);
         f.first = 5;
@@ -769,7 +769,7 @@ static void readers_during_writes(void **state)
     o.block_interval_ms = 20;
     weave *w;
     assert_int_equal(weave_open(dir, &o, &w, NULL), AO_OK);
-    volatile int stop = 0;
+    int stop = 0;
     enum { R = 3, T = 2, N = 40 };
     pthread_t rt[R], wt[T];
     reader_arg ra[R];
@@ -785,7 +785,7 @@ static void readers_during_writes(void **state)
     }
     for (int t = 0; t < T; t++)
         pthread_join(wt[t], NULL);
-    stop = 1;
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
     long q = 0;
     for (int i = 0; i < R; i++) {
         pthread_join(rt[i], NULL);

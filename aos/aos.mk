@@ -90,3 +90,7 @@ $(AOS_ROOT)/aos-native/json.so: aos/glue/json.c
 FORCE:
 aos: $(AOS_ROOT)/aos.wasm $(AOS_ROOT)/aos-test.wasm
 aos-native: $(AOS_ROOT)/aos-native/json.so
+
+# The json module's fuzz target links Debian's native Lua 5.3.
+build/fuzz/fuzz_aos_json: FUZZ_CFLAGS += -I/usr/include/lua5.3
+build/fuzz/fuzz_aos_json: LIBS += -llua5.3

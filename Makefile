@@ -9,7 +9,7 @@ OPT     ?= -O2
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_ALL := $(CSTD) $(OPT) -g $(WARN) -Isrc -I/usr/include/cjson -MMD -MP $(CFLAGS)
-LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lsqlite3 -lm -lpthread
+LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lsqlite3 -lmicrohttpd -lm -lpthread
 
 ifeq ($(SAN),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

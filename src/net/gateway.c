@@ -471,7 +471,7 @@ static enum MHD_Result route_graphql(net_gateway *g, struct MHD_Connection *c, r
         const char *o = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "operationName");
         if (!q)
             return answer_error(c, 400, "Must provide query string.");
-        rc = weave_gql_execute(g->w, q, strlen(q), v, v ? strlen(v) : 0, o, &out, &err);
+        rc = weave_gql_execute(g->w, q, strlen(q), v, v ? strlen(v) : 0, o, &out, &bad, &err);
     } else {
         rc = weave_gql_execute_request(g->w, (const char *)rq->body.data, rq->body.len, &out,
                                        &bad, &err);

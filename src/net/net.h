@@ -17,7 +17,8 @@
  *   POST /tx, POST /tx/{token}   a binary data item (or a bundle item, or
  *                                a bare binary bundle); idempotent; answers
  *                                {"id":..., "timestamp":ms, "height":h}
- *   POST /graphql (and /graphql/)  {query, variables, operationName}
+ *   POST /graphql (and /graphql/)  {query, variables, operationName};
+ *                                200 {"data":...}, or 400 {"errors":[...]}
  *   GET  /graphql?query=...      the same, from the query string
  * Bodies above max_body bytes are refused with 413.
  */

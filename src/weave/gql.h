@@ -133,22 +133,22 @@ struct weave;   /* src/weave/weave.h */
 /* Execute one request against a weave and append the GraphQL response JSON
  * to out: {"data":{...}} with fields in the order asked and aliases
  * honoured, or {"errors":[{"message":"..."}]} for any syntax, validation
- * or execution error (the request is then not partly answered).
+ * or execution error (the request is then not partly answered; *failed,
+ * if failed is non-NULL, tells which: HTTP answers errors with 400).
  * variables_json: the JSON text of the variables object (NULL, "" or
  * "null" for none); operation_name: NULL or the operation to run.
  * Returns AO_OK whenever a GraphQL response was written (including an
  * errors response); a negative code only when even that failed (ENOMEM). */
 int weave_gql_execute(struct weave *w, const char *query, size_t query_len,
                       const char *variables_json, size_t variables_len,
-                      const char *operation_name, ao_buf *out, ao_error *err);
+                      const char *operation_name, ao_buf *out, bool *failed,
+                      ao_error *err);
 
 /* Whole HTTP body {"query":..., "variables":..., "operationName":...}:
- * parses the JSON envelope then executes as above. Returns AO_OK with a
- * GraphQL response in out (errors included); *bad_request is set when the
- * envelope itself was unusable (not JSON, no query string), which HTTP
- * answers with 400. */
+ * parses the JSON envelope (not JSON or no query string: an errors
+ * response) then executes as above. */
 int weave_gql_execute_request(struct weave *w, const char *body, size_t len,
-                              ao_buf *out, bool *bad_request, ao_error *err);
+                              ao_buf *out, bool *failed, ao_error *err);
 
 /* Append s (n bytes) as a JSON string literal, escaping as RFC 8259 needs;
  * invalid UTF-8 bytes become U+FFFD. */

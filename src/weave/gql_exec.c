@@ -1208,16 +1208,18 @@ static int errors_response(ao_buf *out, const char *msg)
 }
 
 static int execute(weave *w, const char *query, size_t qlen, const cJSON *vars,
-                   const char *opname, ao_buf *out, ao_error *err)
+                   const char *opname, ao_buf *out, bool *failed, ao_error *err)
 {
     weave_gql_doc *doc;
     ao_error perr;
     int rc = weave_gql_parse(query, qlen, &doc, &perr);
     if (rc == AO_ENOMEM)
         return ao_err_set(err, rc, "out of memory");
-    if (rc)
+    if (rc) {
+        *failed = true;
         return errors_response(out, perr.msg) ? ao_err_set(err, AO_ENOMEM, "out of memory")
                                               : AO_OK;
+    }
     ao_buf data;
     ao_buf_init(&data);
     exec x = { .w = w, .doc = doc, .out = &data };
@@ -1238,6 +1240,7 @@ static int execute(weave *w, const char *query, size_t qlen, const cJSON *vars,
         xfail(&x, "Variables must be provided as an object.");
     if (!x.rc && op && coerce_vars(&x, op, cJSON_IsObject(vars) ? vars : NULL) == AO_OK)
         run_operation(&x, op);
+    *failed = x.rc != AO_OK;
     if (x.rc == AO_ENOMEM)
         rc = ao_err_set(err, AO_ENOMEM, "out of memory");
     else if (x.rc)
@@ -1253,29 +1256,38 @@ static int execute(weave *w, const char *query, size_t qlen, const cJSON *vars,
 
 int weave_gql_execute(weave *w, const char *query, size_t query_len,
                       const char *variables_json, size_t variables_len,
-                      const char *operation_name, ao_buf *out, ao_error *err)
+                      const char *operation_name, ao_buf *out, bool *failed, ao_error *err)
 {
+    bool dummy;
+    if (!failed)
+        failed = &dummy;
+    *failed = false;
     cJSON *vars = NULL;
     if (variables_json && variables_len) {
         vars = cJSON_ParseWithLength(variables_json, variables_len);
-        if (!vars)
+        if (!vars) {
+            *failed = true;
             return errors_response(out, "Variables are not valid JSON.")
                        ? ao_err_set(err, AO_ENOMEM, "out of memory") : AO_OK;
+        }
     }
-    int rc = execute(w, query, query_len, vars, operation_name, out, err);
+    int rc = execute(w, query, query_len, vars, operation_name, out, failed, err);
     cJSON_Delete(vars);
     return rc;
 }
 
 int weave_gql_execute_request(weave *w, const char *body, size_t len, ao_buf *out,
-                              bool *bad_request, ao_error *err)
+                              bool *failed, ao_error *err)
 {
-    *bad_request = false;
+    bool dummy;
+    if (!failed)
+        failed = &dummy;
+    *failed = false;
     cJSON *req = cJSON_ParseWithLength(body, len);
     const cJSON *q = req ? cJSON_GetObjectItemCaseSensitive(req, "query") : NULL;
     if (!req || !cJSON_IsObject(req) || !cJSON_IsString(q)) {
         cJSON_Delete(req);
-        *bad_request = true;
+        *failed = true;
         return errors_response(out, req ? "Must provide query string."
                                         : "Body is not valid JSON.")
                    ? ao_err_set(err, AO_ENOMEM, "out of memory") : AO_OK;
@@ -1283,7 +1295,7 @@ int weave_gql_execute_request(weave *w, const char *body, size_t len, ao_buf *ou
     const cJSON *vars = cJSON_GetObjectItemCaseSensitive(req, "variables");
     const cJSON *opn = cJSON_GetObjectItemCaseSensitive(req, "operationName");
     int rc = execute(w, q->valuestring, strlen(q->valuestring), vars,
-                     cJSON_IsString(opn) ? opn->valuestring : NULL, out, err);
+                     cJSON_IsString(opn) ? opn->valuestring : NULL, out, failed, err);
     cJSON_Delete(req);
     return rc;
 }

@@ -652,6 +652,34 @@ static int emit_page_info(exec *x, const group *g, bool has_next)
     return emit_simple(x, "PageInfo", g, names, vals, num);
 }
 
+static void validate_block(exec *x, const group *g);
+
+static void emit_block_edges(exec *x, const groups *eg, const weave_block *rows, size_t n)
+{
+    emit(x, "[");
+    for (size_t r = 0; r < n && !x->rc; r++) {
+        const weave_block *b = &rows[r];
+        emit(x, r ? ",{" : "{");
+        for (size_t k = 0; k < eg->n && !x->rc; k++) {
+            const group *e = &eg->g[k];
+            emit_key(x, e, k == 0);
+            if (is_typename(x, "BlockEdge", e))
+                continue;
+            if (!strcmp(e->f[0]->name, "cursor")) {
+                if (!leaf(x, "BlockEdge", e, "String!"))
+                    emit_str(x, b->cursor, strlen(b->cursor));
+            } else if (!strcmp(e->f[0]->name, "node")) {
+                if (!object(x, "BlockEdge", e, "Block!", false))
+                    emit_block(x, e, b->id, b->height, b->timestamp_ms, b->previous, true);
+            } else {
+                unknown_field(x, "BlockEdge", e);
+            }
+        }
+        emit(x, "}");
+    }
+    emit(x, "]");
+}
+
 static int run_blocks(exec *x, const group *g)
 {
     static const char *const allowed[] = { "ids", "height", "first", "after", "sort", NULL };
@@ -697,35 +725,17 @@ static int run_blocks(exec *x, const group *g)
             groups eg;
             if (collect_sub(x, "BlockEdge", c, &eg))
                 break;
-            emit(x, "[");
-            for (size_t r = 0; r < page.n && !x->rc; r++) {
-                const weave_block *b = &page.rows[r];
-                emit(x, r ? ",{" : "{");
-                for (size_t k = 0; k < eg.n && !x->rc; k++) {
-                    const group *e = &eg.g[k];
-                    emit_key(x, e, k == 0);
-                    if (is_typename(x, "BlockEdge", e))
-                        continue;
-                    if (!strcmp(e->f[0]->name, "cursor")) {
-                        if (!leaf(x, "BlockEdge", e, "String!"))
-                            emit_str(x, b->cursor, strlen(b->cursor));
-                    } else if (!strcmp(e->f[0]->name, "node")) {
-                        if (!object(x, "BlockEdge", e, "Block!", false))
-                            emit_block(x, e, b->id, b->height, b->timestamp_ms, b->previous, true);
-                    } else {
-                        unknown_field(x, "BlockEdge", e);
-                    }
-                }
-                emit(x, "}");
-            }
-            emit(x, "]");
-            /* check the edge selection even when there are no rows */
+            emit_block_edges(x, &eg, page.rows, page.n);
             if (page.n == 0 && !x->rc) {
-                for (size_t k = 0; k < eg.n && !x->rc; k++) {
-                    const char *n = eg.g[k].f[0]->name;
-                    if (strcmp(n, "cursor") && strcmp(n, "node") && strcmp(n, "__typename"))
-                        unknown_field(x, "BlockEdge", &eg.g[k]);
-                }
+                /* no rows: still check the selection, on a stand-in row */
+                weave_block dummy;
+                memset(&dummy, 0, sizeof dummy);
+                ao_buf *keep = x->out, scratch;
+                ao_buf_init(&scratch);
+                x->out = &scratch;
+                emit_block_edges(x, &eg, &dummy, 1);
+                x->out = keep;
+                ao_buf_free(&scratch);
             }
             groups_free(&eg);
         } else {
@@ -770,11 +780,13 @@ static int run_block(exec *x, const group *g)
         cJSON_Delete(args);
         return xfail(x, "%s", err.msg);
     }
-    if (page.n == 0)
+    if (page.n == 0) {
+        validate_block(x, g);
         emit(x, "null");
-    else
+    } else {
         emit_block(x, g, page.rows[0].id, page.rows[0].height, page.rows[0].timestamp_ms,
                    page.rows[0].previous, true);
+    }
     weave_block_page_free(&page);
     cJSON_Delete(args);
     return x->rc;
@@ -882,6 +894,35 @@ static int emit_tx(exec *x, const group *g, const weave_item_meta *m)
     return x->rc;
 }
 
+/* Run the selection of g on a stand-in transaction into a scratch buffer:
+ * the checks of a selection happen even when there is nothing to show. */
+static void validate_tx(exec *x, const group *g)
+{
+    weave_tag tag = { (char *)"", 0, (char *)"", 0 };
+    weave_item_meta dummy;
+    memset(&dummy, 0, sizeof dummy);
+    dummy.ntags = 1;
+    dummy.tags = &tag;
+    dummy.block_sealed = true;
+    dummy.bundled_in[0] = '-';
+    ao_buf *keep = x->out, scratch;
+    ao_buf_init(&scratch);
+    x->out = &scratch;
+    emit_tx(x, g, &dummy);
+    x->out = keep;
+    ao_buf_free(&scratch);
+}
+
+static void validate_block(exec *x, const group *g)
+{
+    ao_buf *keep = x->out, scratch;
+    ao_buf_init(&scratch);
+    x->out = &scratch;
+    emit_block(x, g, "", 0, 0, "", true);
+    x->out = keep;
+    ao_buf_free(&scratch);
+}
+
 /* tags: [{name, values, op}] */
 static int arg_tags(exec *x, const cJSON *v, weave_tag_filter **out, const char ***vals_out,
                     size_t *n)
@@ -956,6 +997,33 @@ static int arg_tags(exec *x, const cJSON *v, weave_tag_filter **out, const char 
             break;
     }
     return x->rc;
+}
+
+static void emit_tx_edges(exec *x, const groups *eg, const weave_item_meta *rows, size_t n)
+{
+    emit(x, "[");
+    for (size_t r = 0; r < n && !x->rc; r++) {
+        const weave_item_meta *m = &rows[r];
+        emit(x, r ? ",{" : "{");
+        for (size_t k = 0; k < eg->n && !x->rc; k++) {
+            const group *e = &eg->g[k];
+            const char *n = e->f[0]->name;
+            emit_key(x, e, k == 0);
+            if (is_typename(x, "TransactionEdge", e))
+                continue;
+            if (!strcmp(n, "cursor")) {
+                if (!leaf(x, "TransactionEdge", e, "String!"))
+                    emit_str(x, m->cursor, strlen(m->cursor));
+            } else if (!strcmp(n, "node")) {
+                if (!object(x, "TransactionEdge", e, "Transaction!", false))
+                    emit_tx(x, e, m);
+            } else {
+                unknown_field(x, "TransactionEdge", e);
+            }
+        }
+        emit(x, "}");
+    }
+    emit(x, "]");
 }
 
 static int run_transactions(exec *x, const group *g)
@@ -1035,32 +1103,23 @@ static int run_transactions(exec *x, const group *g)
             groups eg;
             if (collect_sub(x, "TransactionEdge", c, &eg))
                 break;
-            for (size_t k = 0; k < eg.n && !x->rc; k++) {
-                const char *n = eg.g[k].f[0]->name;
-                if (strcmp(n, "cursor") && strcmp(n, "node") && strcmp(n, "__typename"))
-                    unknown_field(x, "TransactionEdge", &eg.g[k]);
-                else if (!strcmp(n, "node"))
-                    object(x, "TransactionEdge", &eg.g[k], "Transaction!", false);
-                else
-                    leaf(x, "TransactionEdge", &eg.g[k], "String!");
+            emit_tx_edges(x, &eg, page.rows, page.n);
+            if (page.n == 0 && !x->rc) {
+                /* no rows: still check the selection, on a stand-in row */
+                weave_tag tag = { (char *)"", 0, (char *)"", 0 };
+                weave_item_meta dummy;
+                memset(&dummy, 0, sizeof dummy);
+                dummy.ntags = 1;
+                dummy.tags = &tag;
+                dummy.block_sealed = true;
+                dummy.bundled_in[0] = '-';
+                ao_buf *keep = x->out, scratch;
+                ao_buf_init(&scratch);
+                x->out = &scratch;
+                emit_tx_edges(x, &eg, &dummy, 1);
+                x->out = keep;
+                ao_buf_free(&scratch);
             }
-            emit(x, "[");
-            for (size_t r = 0; r < page.n && !x->rc; r++) {
-                const weave_item_meta *m = &page.rows[r];
-                emit(x, r ? ",{" : "{");
-                for (size_t k = 0; k < eg.n && !x->rc; k++) {
-                    const group *e = &eg.g[k];
-                    emit_key(x, e, k == 0);
-                    if (is_typename(x, "TransactionEdge", e))
-                        continue;
-                    if (!strcmp(e->f[0]->name, "cursor"))
-                        emit_str(x, m->cursor, strlen(m->cursor));
-                    else
-                        emit_tx(x, e, m);
-                }
-                emit(x, "}");
-            }
-            emit(x, "]");
             groups_free(&eg);
         } else {
             unknown_field(x, "TransactionConnection", c);
@@ -1098,6 +1157,7 @@ static int run_transaction(exec *x, const group *g)
     ao_error err;
     int rc = weave_get_meta(x->w, id->valuestring, x->meta_fields, &m, &err);
     if (rc == AO_ENOTFOUND || rc == AO_EINVAL) {
+        validate_tx(x, g);
         emit(x, "null");
     } else if (rc) {
         xfail(x, "%s", err.msg);

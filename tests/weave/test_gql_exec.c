@@ -632,6 +632,15 @@ static void errors_are_graphql_objects(void **state)
     (void)state;
     expect_error("{ transactions { edges { node { nope } } } }", NULL,
                  "Cannot query field \"nope\" on type \"Transaction\"");
+    /* checked even when nothing matches */
+    expect_error("{ transactions(ids: [\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"]) { edges { node "
+                 "{ block { nope } } } } }", NULL, "Cannot query field \"nope\" on type \"Block\"");
+    expect_error("{ transactions(first: 0) { edges { node { tags { name nope } } } } }", NULL,
+                 "on type \"Tag\"");
+    expect_error("{ blocks(height: {min: 99999}) { edges { node { nope } } } }", NULL,
+                 "on type \"Block\"");
+    expect_error("{ transaction(id: \"x\") { bundledIn { nope } } }", NULL, "on type \"Bundle\"");
+    expect_error("{ block(id: \"x\") { id nope } }", NULL, "on type \"Block\"");
     expect_error("{ nope }", NULL, "Cannot query field \"nope\" on type \"Query\"");
     expect_error("{ transactions(nope: 1) { edges { cursor } } }", NULL,
                  "Unknown argument \"nope\"");

@@ -32,10 +32,11 @@ LIBAO     := $(BUILD)/libao.a
 
 .PHONY: all deps test check check-asan bench fuzz fuzz-build clean up
 
-all: $(BUILD)/ao
+all: $(BUILD)/ao build/aos.wasm
 
 deps:
 	@sh scripts/deps.sh
+	@sh scripts/aos-deps.sh build
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,16 +61,14 @@ $(BUILD)/bench/%: bench/%.c $(LIBAO)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBAO) $(LIBS) $(BENCH_LIBS) $(LDSAN)
 
 # Build and run every test of this build flavour.
-check: $(BUILD)/ao $(TEST_BINS)
+check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm
 	@sh scripts/run-tests.sh $(BUILD)
 
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 check
 
 test: deps
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory check-asan
-	@$(MAKE) --no-print-directory fuzz FUZZ_RUNS=$${FUZZ_RUNS:-20000}
+	@MAKE="$(MAKE)" sh scripts/test-all.sh
 
 bench: $(BUILD)/ao $(BENCH_BINS)
 	@sh scripts/run-bench.sh $(BUILD)
@@ -88,11 +87,16 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJS) $(LIBS)
 
+# keep the fuzz objects between runs
+.SECONDARY: $(FUZZ_LIB_OBJS)
+
 fuzz-build: $(FUZZ_BINS)
 
 FUZZ_RUNS ?= 1000000
 fuzz: deps fuzz-build
 	@sh scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_RUNS)
+
+include aos/aos.mk
 
 clean:
 	rm -rf build

@@ -244,10 +244,16 @@ int wasm_instantiate(wasm_store *s, const wasm_module *m, const wasm_extern *imp
 
 int wasm_instance_export(wasm_instance *inst, const char *name, wasm_extern *out)
 {
+    return wasm_instance_export_n(inst, name, strlen(name), out);
+}
+
+int wasm_instance_export_n(wasm_instance *inst, const char *name, size_t len,
+                           wasm_extern *out)
+{
     const wasm_module *m = inst->m;
     for (uint32_t i = 0; i < m->nexports; i++) {
         const wasm_export *e = &m->exports[i];
-        if (strcmp(e->name, name) != 0)
+        if (e->name_len != len || memcmp(e->name, name, len) != 0)
             continue;
         memset(out, 0, sizeof *out);
         out->kind = (wasm_extern_kind)e->kind;

@@ -392,6 +392,7 @@ L_table_fill: {
     void *v = (void *)(uintptr_t)S(3);
     if (UNLIKELY(i > t->size || n > t->size - i))
         TRAP(WASM_TRAP_TABLE_OOB);
+    CHARGE(n >> 3);   /* bulk weight, docs/wasm.md */
     for (uint64_t k = 0; k < n; k++)
         t->elems[i + k] = v;
     ip += 5;
@@ -402,6 +403,7 @@ L_table_copy: {
     uint64_t d = S(3), sr = S(4), n = S(5);
     if (UNLIKELY(d > td->size || n > td->size - d || sr > ts->size || n > ts->size - sr))
         TRAP(WASM_TRAP_TABLE_OOB);
+    CHARGE(n >> 3);   /* bulk weight, docs/wasm.md */
     if (n)
         memmove(td->elems + d, ts->elems + sr, (size_t)n * sizeof(void *));
     ip += 6;
@@ -414,6 +416,7 @@ L_table_init: {
     uint64_t len = inst->elem_len[seg];
     if (UNLIKELY(d > t->size || n > t->size - d || sr > len || n > len - sr))
         TRAP(WASM_TRAP_TABLE_OOB);
+    CHARGE(n >> 3);   /* bulk weight, docs/wasm.md */
     if (n)
         memcpy(t->elems + d, inst->elem_items[seg] + sr, (size_t)n * sizeof(void *));
     ip += 6;
@@ -442,6 +445,7 @@ L_memory_fill: {
     uint64_t d = S(1), n = S(3);
     if (UNLIKELY(d > msz || n > msz - d))
         TRAP(WASM_TRAP_MEMORY_OOB);
+    CHARGE(n >> 6);   /* bulk weight, docs/wasm.md */
     if (n)
         memset(mb + d, (int)(uint8_t)S(2), (size_t)n);
     ip += 4;
@@ -451,6 +455,7 @@ L_memory_copy: {
     uint64_t d = S(1), sr = S(2), n = S(3);
     if (UNLIKELY(d > msz || n > msz - d || sr > msz || n > msz - sr))
         TRAP(WASM_TRAP_MEMORY_OOB);
+    CHARGE(n >> 6);   /* bulk weight, docs/wasm.md */
     if (n)
         memmove(mb + d, mb + sr, (size_t)n);
     ip += 4;
@@ -463,6 +468,7 @@ L_memory_init: {
     uint64_t len = inst->data_dropped[seg] ? 0 : ds->len;
     if (UNLIKELY(d > msz || n > msz - d || sr > len || n > len - sr))
         TRAP(WASM_TRAP_MEMORY_OOB);
+    CHARGE(n >> 6);   /* bulk weight, docs/wasm.md */
     if (n)
         memcpy(mb + d, ds->bytes + sr, (size_t)n);
     ip += 5;

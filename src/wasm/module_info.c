@@ -49,6 +49,8 @@ void wasm_module_import(const wasm_module *m, size_t i, wasm_import_desc *out)
     const wasm_import *im = &m->imports[i];
     out->module = im->module;
     out->name = im->name;
+    out->module_len = im->module_len;
+    out->name_len = im->name_len;
     extern_type(m, im->kind, im->index, &out->type);
 }
 
@@ -64,5 +66,6 @@ void wasm_module_export(const wasm_module *m, size_t i, wasm_export_desc *out)
         return;
     const wasm_export *ex = &m->exports[i];
     out->name = ex->name;
+    out->name_len = ex->name_len;
     extern_type(m, ex->kind, ex->index, &out->type);
 }

@@ -4,8 +4,10 @@
  * slots. The operand stack height is known statically, so every value lives
  * in a fixed slot; local.get and constants are folded into their consumers,
  * results are written straight into a local when a local.set follows, and
- * branch targets are resolved to code pointers. Gas: one `gas` instruction
- * at the head of every straight-line run charges the run's instruction count
+ * branch targets are resolved to code pointers; compares, address
+ * arithmetic and copies are fused into the instructions that use them. Gas:
+ * each straight-line run's instruction count is charged once on entry, by a
+ * `gas` instruction at its head or by the branch or call that enters it
  * (docs/wasm.md).
  */
 #include "wasm/wasm_internal.h"
@@ -59,9 +61,14 @@ typedef struct tr {
     /* Forward branches resolved to the label that starts the current run:
      * once the run's weight is known they jump past its `gas` instruction
      * and charge the weight themselves (see flush_pending). */
-    size_t *pend;
+    struct pend {
+        size_t pos;         /* target word (its gas word follows) */
+        size_t label;
+        uint64_t base;      /* soft label: run weight before the label */
+        bool soft;          /* label inside a run (reached by falling through) */
+    } *pend;
     size_t npend, pendcap;
-    size_t pend_label;
+    size_t pend_label;      /* label of the last entry */
     int64_t last_dst;
     uint32_t last_h;
     int last_cmp;           /* instruction that wrote last_dst: compare index
@@ -207,12 +214,18 @@ static void count(tr *t, bool keep_last)
 
 static void flush_pending(tr *t, int64_t gp)
 {
-    size_t l = t->pend_label;
-    bool skip = !t->oom && gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
     for (size_t i = 0; i < t->npend && !t->oom; i++) {
-        size_t p = t->pend[i];
-        t->code[p].u = skip ? l + 2 : l;
-        t->code[p + 1].u = skip ? t->gas_n : 0;
+        const struct pend *e = &t->pend[i];
+        size_t l = e->label;
+        if (e->soft) {
+            /* the run goes on through the label: charge its rest */
+            t->code[e->pos].u = l;
+            t->code[e->pos + 1].u = t->gas_n - e->base;
+        } else {
+            bool skip = gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
+            t->code[e->pos].u = skip ? l + 2 : l;
+            t->code[e->pos + 1].u = skip ? t->gas_n : 0;
+        }
     }
     t->npend = 0;
 }
@@ -238,9 +251,9 @@ static size_t label(tr *t)
     return t->n;
 }
 
-/* Resolve a chain of branches (target word + gas word) to label l, the
- * start of the current run. */
-static void resolve_gas(tr *t, int64_t *chain, size_t l)
+/* Resolve a chain of branches (target word + gas word) to label l: either
+ * the start of the current run (hard) or a point inside it (soft). */
+static void resolve_gas(tr *t, int64_t *chain, size_t l, bool soft)
 {
     int64_t p = *chain;
     while (p >= 0 && !t->oom) {
@@ -248,7 +261,7 @@ static void resolve_gas(tr *t, int64_t *chain, size_t l)
         t->code[p].u = l;
         if (t->npend == t->pendcap) {
             size_t nc = t->pendcap ? t->pendcap * 2 : 32;
-            size_t *n = realloc(t->pend, nc * sizeof *n);
+            struct pend *n = realloc(t->pend, nc * sizeof *n);
             if (!n) {
                 t->oom = true;
                 break;
@@ -256,7 +269,11 @@ static void resolve_gas(tr *t, int64_t *chain, size_t l)
             t->pend = n;
             t->pendcap = nc;
         }
-        t->pend[t->npend++] = (size_t)p;
+        struct pend *e = &t->pend[t->npend++];
+        e->pos = (size_t)p;
+        e->label = l;
+        e->base = soft ? t->gas_n : 0;
+        e->soft = soft;
         t->pend_label = l;
         p = next;
     }
@@ -1017,7 +1034,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_u(t, 0);
             }
             size_t l = label(t);
-            resolve_gas(t, &cc->else_fix, l);
+            resolve_gas(t, &cc->else_fix, l, false);
             t->dead = false;
             t->h = cc->height;
             for (uint32_t i = 0; i < cc->nparams; i++)
@@ -1040,9 +1057,20 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             if (!t->dead)
                 branch_copies(t, cc->nresults, t->base + cc->height);
             if (cc->chain >= 0 || cc->else_fix >= 0 || cc->tchain >= 0) {
-                size_t l = label(t);
-                resolve_gas(t, &cc->chain, l);
-                resolve_gas(t, &cc->else_fix, l);
+                /* reached by falling through too and not by br_table: the
+                 * label does not end the run (soft), branches to it charge
+                 * the rest of the run */
+                bool soft = !t->dead && t->gas_pos >= 0 && cc->tchain < 0;
+                size_t l;
+                if (soft) {
+                    l = t->n;
+                    t->last_dst = -1;
+                    t->last_copy = -1;
+                } else {
+                    l = label(t);
+                }
+                resolve_gas(t, &cc->chain, l, soft);
+                resolve_gas(t, &cc->else_fix, l, soft);
                 resolve(t, &cc->tchain, l);
             } else {
                 t->last_dst = -1;
@@ -1082,7 +1110,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 emit_fallthrough_gas(t);
                 emit_branch(t, cc);
                 size_t lb = label(t);
-                resolve_gas(t, &skip, lb);
+                resolve_gas(t, &skip, lb, false);
             }
             t->last_dst = -1;
             break;

@@ -107,14 +107,18 @@ typedef struct wasm_externtype {
     struct { uint8_t type; bool mut; } global;           /* GLOBAL */
 } wasm_externtype;
 
+/* Names are validated UTF-8 and NUL-terminated for convenience; since a
+ * name may itself hold U+0000, the lengths are the authority. */
 typedef struct wasm_import_desc {
-    const char *module;  /* NUL-terminated (names are validated UTF-8) */
+    const char *module;
     const char *name;
+    size_t module_len, name_len;
     wasm_externtype type;
 } wasm_import_desc;
 
 typedef struct wasm_export_desc {
     const char *name;
+    size_t name_len;
     wasm_externtype type;
 } wasm_export_desc;
 
@@ -167,9 +171,11 @@ void wasm_store_free(wasm_store *s);   /* frees everything created in it */
 void wasm_store_set_gas_limit(wasm_store *s, uint64_t limit);
 uint64_t wasm_store_gas_used(const wasm_store *s);
 void wasm_store_set_gas_used(wasm_store *s, uint64_t used);
-/* Maximum pages any memory in this store may grow to (on top of the
- * memory's own maximum); growth beyond it returns -1 as the spec says.
- * Default: no extra limit. Applies to memories created after the call. */
+/* Maximum pages any memory in this store may have (on top of the memory's
+ * own maximum): growth beyond it returns -1 as the spec says, and a memory
+ * whose initial size is already above it cannot be created (instantiation
+ * fails with AO_ELIMIT). Default: no extra limit. Applies to memories
+ * created after the call. */
 void wasm_store_set_max_memory_pages(wasm_store *s, uint64_t pages);
 /* Maximum depth of nested wasm calls before "call stack exhausted". */
 void wasm_store_set_max_call_depth(wasm_store *s, uint32_t depth);
@@ -208,7 +214,11 @@ int wasm_ctx_trap(wasm_call_ctx *ctx, int64_t host_code, const char *fmt, ...)
 int wasm_instantiate(wasm_store *s, const wasm_module *m, const wasm_extern *imports,
                      size_t nimports, wasm_instance **out, wasm_trap *trap, ao_error *err);
 
+/* Export by name: AO_OK, or AO_ENOTFOUND. The _n form takes a length, for
+ * names that hold U+0000. */
 int wasm_instance_export(wasm_instance *inst, const char *name, wasm_extern *out);
+int wasm_instance_export_n(wasm_instance *inst, const char *name, size_t len,
+                           wasm_extern *out);
 const wasm_module *wasm_instance_module(const wasm_instance *inst);
 /* Memory number idx of the instance (imported or defined), or NULL. */
 wasm_memory *wasm_instance_memory(wasm_instance *inst, uint32_t idx);

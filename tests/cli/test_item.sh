@@ -85,7 +85,7 @@ for w in ed eth ar; do
     check "json $w: tags in order, '=' kept in value" grep -q '"tags":\[{"name":"Data-Protocol","value":"ao"},{"name":"Action","value":"Eval"},{"name":"Eq","value":"a=b"}\]' "$T/out"
     check "json $w: data_size 10" grep -q '"data_size":10' "$T/out"
     expect_rc "show $w exits 0" 0 "$AO" item show "$T/$w.bin"
-    check "show $w prints id and valid signature" sh -c "grep -q '$id' '$T/out' && grep -q 'signature: *valid' '$T/out'"
+    check "show $w prints id and valid signature" sh -c "grep -qF -- '$id' '$T/out' && grep -q 'signature: *valid' '$T/out'"
 done
 "$AO" item verify --json "$T/ed.bin" >"$T/out" 2>&1
 check "json ed25519: signature type 2" grep -q '"signature_type":2,"signature_type_name":"ed25519"' "$T/out"

@@ -328,6 +328,46 @@ static const uint8_t TWOEND_BODY[] = {
     0x0c, 0x01, 0x0b, 0x0b, 0x41, 0x05,                     /* br 1; end end; 5 */
 };
 
+/* Block ends reached both by falling through and by a branch, with code
+ * after them. */
+static const uint8_t SOFT1_BODY[] = {
+    0x02, 0x40, 0x20, 0x00, 0x0d, 0x00,     /* block; local.get 0; br_if 0 */
+    0x41, 0x01, 0x1a, 0x0b,                 /* i32.const 1; drop; end */
+    0x41, 0x07, 0x20, 0x00, 0x6a,           /* 7 + x */
+};
+static const uint8_t SOFT2_BODY[] = {
+    0x20, 0x00, 0x04, 0x40,                 /* local.get 0; if */
+    0x41, 0x01, 0x1a, 0x0b,                 /* i32.const 1; drop; end */
+    0x41, 0x03,                             /* 3 */
+};
+
+static void gas_fallthrough_labels(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_func(&m, t, "", SOFT1_BODY, sizeof SOFT1_BODY, "soft1");
+    tm_func(&m, t, "", SOFT2_BODY, sizeof SOFT2_BODY, "soft2");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    static const struct { const char *f; uint32_t x, r; uint64_t gas; } cases[] = {
+        {"soft1", 5, 12, 5}, {"soft1", 0, 7, 7}, {"soft2", 1, 3, 5}, {"soft2", 0, 3, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t r = 0;
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(call1(s, export_func(inst, cases[i].f), cases[i].x, &r, NULL), AO_OK);
+        assert_int_equal(r, cases[i].r);
+        assert_int_equal(wasm_store_gas_used(s), cases[i].gas);
+    }
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
 static void gas_loops_and_shared_labels(void **state)
 {
     (void)state;
@@ -356,6 +396,50 @@ static void gas_loops_and_shared_labels(void **state)
     wasm_store_set_gas_used(s, 0);
     assert_int_equal(call1(s, export_func(inst, "twoend"), 0, &r, NULL), AO_OK);
     assert_int_equal(wasm_store_gas_used(s), 4);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+/* memory.fill weighs 1 + n / 64 */
+static void gas_bulk_memory(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t t = tm_type(&m, "i", "i");
+    tm_memory(&m, 1, 1, NULL);
+    static const uint8_t fill[] = {
+        0x41, 0x00, 0x41, 0x07, 0x20, 0x00, 0xfc, 0x0b, 0x00,   /* memory.fill 0, 7, n */
+        0x41, 0x00,                                             /* 0 */
+    };
+    tm_func(&m, t, "", fill, sizeof fill, "fill");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, NULL, 0, &inst, NULL, NULL), AO_OK);
+    wasm_func *f = export_func(inst, "fill");
+    static const struct { uint32_t n; uint64_t gas; } cases[] = {
+        {0, 5}, {63, 5}, {64, 6}, {6400, 105}, {65536, 5 + 1024},
+    };
+    uint32_t r = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(call1(s, f, cases[i].n, &r, NULL), AO_OK);
+        assert_int_equal(wasm_store_gas_used(s), cases[i].gas);
+    }
+    assert_int_equal(wasm_memory_data(wasm_instance_memory(inst, 0))[65535], 7);
+    /* out of bounds: trapped before the size is charged */
+    wasm_trap trap;
+    wasm_store_set_gas_used(s, 0);
+    assert_int_equal(call1(s, f, 65537, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_MEMORY_OOB);
+    assert_int_equal(wasm_store_gas_used(s), 5);
+    /* a big fill beyond the gas limit traps as out of gas */
+    wasm_store_set_gas_used(s, 0);
+    wasm_store_set_gas_limit(s, 500);
+    assert_int_equal(call1(s, f, 65536, &r, &trap), AO_ETRAP);
+    assert_int_equal(trap.code, WASM_TRAP_OUT_OF_GAS);
     wasm_store_free(s);
     wasm_module_free(mod);
 }
@@ -630,6 +714,66 @@ static void host_functions(void **state)
     wasm_val out;
     assert_int_equal(wasm_func_call(s, frun, &bad, 1, &out, 1, NULL, NULL), AO_EINVAL);
     assert_int_equal(wasm_func_call(s, frun, NULL, 0, &out, 1, NULL, NULL), AO_EINVAL);
+    wasm_store_free(s);
+    wasm_module_free(mod);
+}
+
+/* A host function with many parameters and results (more than fit the
+ * engine's small on-stack buffers). */
+static int host_many(wasm_call_ctx *ctx, void *user, const wasm_val *args, wasm_val *results)
+{
+    (void)ctx;
+    (void)user;
+    uint64_t sum = 0;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(args[i].type, WASM_I64);
+        sum += args[i].of.i64 * (uint64_t)(i + 1);
+    }
+    for (int i = 0; i < 10; i++) {
+        results[i].type = WASM_I64;
+        results[i].of.i64 = sum + (uint64_t)i;
+    }
+    return 0;
+}
+
+static void host_many_values(void **state)
+{
+    (void)state;
+    tmod m;
+    memset(&m, 0, sizeof m);
+    uint32_t tmany = tm_type(&m, "IIIIIIIIII", "IIIIIIIIII");
+    uint32_t tr = tm_type(&m, "I", "I");
+    tm_import_func(&m, "env", "many", tmany);
+    /* f(x) = sum of the 10 results of many(x, x+1, ..., x+9) */
+    uint8_t body[128];
+    size_t n = 0;
+    for (int i = 0; i < 10; i++) {
+        body[n++] = 0x20; body[n++] = 0x00;           /* local.get 0 */
+        body[n++] = 0x42; body[n++] = (uint8_t)i;     /* i64.const i */
+        body[n++] = 0x7c;                             /* i64.add */
+    }
+    body[n++] = 0x10; body[n++] = 0x00;               /* call many */
+    for (int i = 0; i < 9; i++)
+        body[n++] = 0x7c;                             /* fold with i64.add */
+    tm_func(&m, tr, "", body, n, "f");
+    wasm_module *mod = tm_build(&m);
+    wasm_store *s;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    uint8_t ten[10];
+    memset(ten, WASM_I64, sizeof ten);
+    wasm_functype ft = {10, 10, ten, ten};
+    wasm_func *hf;
+    assert_int_equal(wasm_func_new_host(s, &ft, host_many, NULL, &hf, NULL), AO_OK);
+    wasm_extern imp = {.kind = WASM_EXTERN_FUNC, .of.func = hf};
+    wasm_instance *inst;
+    assert_int_equal(wasm_instantiate(s, mod, &imp, 1, &inst, NULL, NULL), AO_OK);
+    wasm_val a = {.type = WASM_I64}, r;
+    a.of.i64 = 1000;
+    assert_int_equal(wasm_func_call(s, export_func(inst, "f"), &a, 1, &r, 1, NULL, NULL), AO_OK);
+    uint64_t sum = 0;
+    for (int i = 0; i < 10; i++)
+        sum += (1000u + (uint64_t)i) * (uint64_t)(i + 1);
+    assert_int_equal(r.of.i64, 10 * sum + 45);
     wasm_store_free(s);
     wasm_module_free(mod);
 }
@@ -1015,11 +1159,14 @@ int main(void)
         cmocka_unit_test(gas_exact_counts),
         cmocka_unit_test(gas_forward_branches),
         cmocka_unit_test(gas_loops_and_shared_labels),
+        cmocka_unit_test(gas_fallthrough_labels),
+        cmocka_unit_test(gas_bulk_memory),
         cmocka_unit_test(gas_limit_traps),
         cmocka_unit_test(memory_grow_respects_store_limit),
         cmocka_unit_test(memory_host_object),
         cmocka_unit_test(deep_recursion_traps),
         cmocka_unit_test(host_functions),
+        cmocka_unit_test(host_many_values),
         cmocka_unit_test(import_matching),
         cmocka_unit_test(globals_and_tables),
         cmocka_unit_test(determinism),

@@ -213,8 +213,15 @@ static enum MHD_Result route_data(net_gateway *g, struct MHD_Connection *c, cons
         weave_meta_free(&m);
         return MHD_NO;
     }
-    const char *ct = m.content_type && printable_ascii(m.content_type) && m.content_type[0]
-                         ? m.content_type : "application/octet-stream";
+    /* Content-Type from the item's own (signed) tag */
+    const char *ct = "application/octet-stream";
+    for (size_t i = 0; i < m.ntags; i++)
+        if (m.tags[i].name_len == 12 && !memcmp(m.tags[i].name, "Content-Type", 12)) {
+            if (m.tags[i].value[0] && strlen(m.tags[i].value) == m.tags[i].value_len &&
+                printable_ascii(m.tags[i].value))
+                ct = m.tags[i].value;
+            break;
+        }
     MHD_add_response_header(r, "Content-Type", ct);
     MHD_add_response_header(r, "X-Arweave-Id", m.id);
     MHD_add_response_header(r, "X-Arweave-Owner-Address", m.owner_address);

@@ -794,6 +794,16 @@ static int run_block(exec *x, const group *g)
 
 /* ---- transactions ---- */
 
+/* data.type: the first Content-Type tag's value (read from the tags, the
+ * signed source of truth), or null. */
+static const char *content_type(const weave_item_meta *m)
+{
+    for (size_t i = 0; i < m->ntags; i++)
+        if (m->tags[i].name_len == 12 && !memcmp(m->tags[i].name, "Content-Type", 12))
+            return m->tags[i].value;
+    return NULL;
+}
+
 static int emit_tx(exec *x, const group *g, const weave_item_meta *m)
 {
     groups sub;
@@ -833,7 +843,7 @@ static int emit_tx(exec *x, const group *g, const weave_item_meta *m)
             static const char *const names[] = { "size", "type", NULL };
             char size[24];
             snprintf(size, sizeof size, "%llu", (unsigned long long)m->data_size);
-            const char *vals[] = { size, m->content_type };
+            const char *vals[] = { size, content_type(m) };
             if (!object(x, "Transaction", f, "MetaData!", false))
                 emit_simple(x, "MetaData", f, names, vals, NULL);
         } else if (!strcmp(n, "tags")) {

@@ -12,7 +12,7 @@
  * Limits (a query breaking one gets a GraphQL error, never a crash):
  * query text WEAVE_GQL_MAX_QUERY bytes, nesting WEAVE_GQL_MAX_DEPTH levels
  * (selections, values and fragment expansion), WEAVE_GQL_MAX_FIELDS
- * resolved fields per request, `first` capped at WEAVE_GQL_MAX_FIRST
+ * selections visited per request (fragments included), `first` capped at WEAVE_GQL_MAX_FIRST
  * (larger values are clamped, as arweave.net does), default 10.
  */
 #ifndef AO_WEAVE_GQL_H

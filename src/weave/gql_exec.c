@@ -437,6 +437,11 @@ static int collect(exec *x, const char *type, const weave_gql_selection *set, gr
     if (depth > WEAVE_GQL_MAX_DEPTH)
         return xfail(x, "Fragments nest too deeply (or spread themselves).");
     for (const weave_gql_selection *s = set; s && !x->rc; s = s->next) {
+        /* every selection visited counts, skipped or not: fragments that
+         * spread others twice must not multiply the work unbounded */
+        if (++x->fields > WEAVE_GQL_MAX_FIELDS)
+            return xfail(x, "Query is too large (more than %d selections).",
+                         WEAVE_GQL_MAX_FIELDS);
         bool inc;
         if (included(x, s->directives, &inc))
             return x->rc;
@@ -474,8 +479,6 @@ static int collect(exec *x, const char *type, const weave_gql_selection *set, gr
                 g->cap = cap;
             }
             g->f[g->n++] = s;
-            if (++x->fields > WEAVE_GQL_MAX_FIELDS)
-                return xfail(x, "Query is too large (more than %d fields).", WEAVE_GQL_MAX_FIELDS);
         } else if (s->kind == WEAVE_GQL_SPREAD) {
             const weave_gql_fragment *fr = x->doc->fragments;
             while (fr && strcmp(fr->name, s->name))

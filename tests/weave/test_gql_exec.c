@@ -667,6 +667,21 @@ static void errors_are_graphql_objects(void **state)
     expect_error("{ transactions { edges { ...A } } } fragment A on TransactionEdge { ...B } "
                  "fragment B on TransactionEdge { ...A }", NULL, "nest too deeply");
     expect_error("{ transactions { edges { ... on Nope { cursor } } } }", NULL, "Unknown type");
+    {
+        /* fragments spreading the next one twice, down to a skipped field:
+         * 2^30 visits unless every visit is counted */
+        ao_buf q;
+        ao_buf_init(&q);
+        assert_int_equal(ao_buf_append_str(&q, "{ transactions { edges { ...F0 } } }"), AO_OK);
+        for (int i = 0; i < 30; i++)
+            assert_int_equal(ao_buf_printf(&q, " fragment F%d on TransactionEdge { ...F%d ...F%d }",
+                                           i, i + 1, i + 1), AO_OK);
+        assert_int_equal(ao_buf_append_str(&q, " fragment F30 on TransactionEdge "
+                                           "{ cursor @skip(if: true) }"), AO_OK);
+        assert_int_equal(ao_buf_append_byte(&q, 0), AO_OK);
+        expect_error((const char *)q.data, NULL, "too large");
+        ao_buf_free(&q);
+    }
     expect_error("{ transactions { edges { cursor @deprecated } } }", NULL, "Unknown directive");
     expect_error("{ a: blocks { edges { cursor } } a: transactions { edges { cursor } } }", NULL,
                  "conflict");

@@ -9,6 +9,10 @@ OPT     ?= -O2
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS_ALL := $(CSTD) $(OPT) -g $(WARN) -Isrc -I/usr/include/cjson -MMD -MP $(CFLAGS)
+# The reference material (test vectors, the wasm spec suite) sits beside the
+# repository; tests and benchmarks find it through AO_SHARED.
+export AO_SHARED ?= $(abspath $(CURDIR)/../shared)
+
 LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lsqlite3 -lmicrohttpd -lm -lpthread
 
 ifeq ($(SAN),1)
@@ -58,7 +62,7 @@ BENCH_LIBS := -ljansson
 
 $(BUILD)/bench/%: bench/%.c $(LIBAO)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBAO) $(LIBS) $(BENCH_LIBS) $(LDSAN)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(LIBAO) $(LIBS) $(BENCH_LIBS) $(LDSAN)
 
 # Build and run every test of this build flavour.
 check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm

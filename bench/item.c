@@ -2,7 +2,7 @@
  * raw signature primitive on the same (precomputed) message, and deep hash
  * throughput beside plain SHA-384 over the same bytes. Single thread.
  * Items come from shared/vectors/ans104.json (AO_SHARED, ../shared or
- * /work/shared). Times are this thread's CPU time, so other load on the
+ * $AO_SHARED). Times are this thread's CPU time, so other load on the
  * machine does not skew the rates. */
 #include <cJSON.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "item/item.h"
+#include "vectors.h"
 
 static double now(void)
 {
@@ -20,19 +21,6 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static const char *shared_file(const char *rel)
-{
-    static char path[4096];
-    const char *dirs[] = { getenv("AO_SHARED"), "../shared", "/work/shared" };
-    for (size_t i = 0; i < 3; i++) {
-        if (!dirs[i] || !*dirs[i])
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dirs[i], rel);
-        if (access(path, R_OK) == 0)
-            return path;
-    }
-    return NULL;
-}
 
 /* raw bytes of a valid vector item by name (standard base64 in the file) */
 static int load_item(const cJSON *root, const char *name, ao_buf *out)
@@ -200,7 +188,7 @@ static void bench_deep_hash_stream(size_t size)
 
 int main(void)
 {
-    const char *path = shared_file("vectors/ans104.json");
+    const char *path = vec_shared_path("vectors/ans104.json");
     ao_buf js;
     ao_buf_init(&js);
     if (!path || ao_file_read(path, &js, NULL)) {

@@ -19,7 +19,7 @@ nfuncs=$((20000 * SCALE / 100)); [ "$nfuncs" -lt 10 ] && nfuncs=10
 "$OUT/front_run" gen "$OUT/big.wasm" "$nfuncs" || exit 1
 
 shared=""
-for d in "$AO_SHARED" ../shared /work/shared; do
+for d in "$AO_SHARED" ../shared; do
     [ -n "$d" ] && [ -d "$d/wasm-spec/core" ] && { shared=$d; break; }
 done
 spec_list="$OUT/spec.list"

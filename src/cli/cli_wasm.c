@@ -45,18 +45,6 @@ static void cli_wasm_usage(FILE *f)
             "  --memory-limit PAGES  memories may not grow beyond PAGES 64 KiB pages\n");
 }
 
-static const char *cli_wasm_type_name(uint8_t t)
-{
-    switch (t) {
-    case WASM_I32: return "i32";
-    case WASM_I64: return "i64";
-    case WASM_F32: return "f32";
-    case WASM_F64: return "f64";
-    case WASM_FUNCREF: return "funcref";
-    case WASM_EXTERNREF: return "externref";
-    default: return "unknown";
-    }
-}
 
 static bool cli_wasm_all_hex(const char *s)
 {
@@ -333,7 +321,7 @@ static int cli_wasm_run(int argc, char **argv)
         fprintf(stderr, "ao wasm: \"%s\" takes %u argument%s (", name, ft.nparams,
                 ft.nparams == 1 ? "" : "s");
         for (uint32_t i = 0; i < ft.nparams; i++)
-            fprintf(stderr, "%s%s", i ? " " : "", cli_wasm_type_name(ft.params[i]));
+            fprintf(stderr, "%s%s", i ? " " : "", wasm_valtype_name(ft.params[i]));
         fprintf(stderr, "), %d given\n", nargs);
         goto out;
     }
@@ -347,12 +335,12 @@ static int cli_wasm_run(int argc, char **argv)
         int prc = cli_wasm_parse_arg(argv[argstart + (int)i], ft.params[i], &args[i]);
         if (prc == -2) {
             fprintf(stderr, "ao wasm: argument %u \"%s\": parameter is a %s\n", i + 1,
-                    argv[argstart + (int)i], cli_wasm_type_name(ft.params[i]));
+                    argv[argstart + (int)i], wasm_valtype_name(ft.params[i]));
             goto out;
         }
         if (prc != 0) {
             fprintf(stderr, "ao wasm: argument %u \"%s\": expected %s:VALUE\n", i + 1,
-                    argv[argstart + (int)i], cli_wasm_type_name(ft.params[i]));
+                    argv[argstart + (int)i], wasm_valtype_name(ft.params[i]));
             goto out;
         }
     }

@@ -15,6 +15,7 @@ static const struct {
     { "item", cli_item_main, "sign, verify and show ANS-104 data items" },
     { "wasm", cli_wasm_main, "validate and run WebAssembly modules" },
     { "gateway", cli_gateway_main, "serve a local weave as an Arweave HTTP gateway" },
+    { "process", cli_process_main, "run messages through a process module (aos)" },
 };
 
 static void usage(FILE *f)

@@ -11,6 +11,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* ---- limits ---- */
+
+int host_parse_memory_limit(const char *s, uint64_t *bytes, ao_error *err)
+{
+    *bytes = 0;
+    if (!s) return ao_err_set(err, AO_EINVAL, "host: no Memory-Limit");
+    const char *p = s;
+    while (*p == ' ') p++;
+    uint64_t v = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (v > (1ull << 53) / 10) return ao_err_set(err, AO_ELIMIT, "host: Memory-Limit '%s' too large", s);
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (!digits) return ao_err_set(err, AO_EINVAL, "host: Memory-Limit '%s' has no number", s);
+    while (*p == ' ' || *p == '-') p++;
+    static const struct { const char *u; unsigned shift; } units[] = {
+        {"", 0}, {"b", 0}, {"kb", 10}, {"mb", 20}, {"gb", 30}, {"tb", 40}};
+    size_t ul = strlen(p);
+    while (ul && p[ul - 1] == ' ') ul--;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strlen(units[i].u) == ul && strncasecmp(p, units[i].u, ul) == 0) {
+            if (v > ((1ull << 53) >> units[i].shift))
+                return ao_err_set(err, AO_ELIMIT, "host: Memory-Limit '%s' too large", s);
+            *bytes = v << units[i].shift;
+            return AO_OK;
+        }
+    }
+    return ao_err_set(err, AO_EINVAL, "host: Memory-Limit '%s' has an unknown unit", s);
+}
 
 /* ---- modules ---- */
 

@@ -49,6 +49,12 @@ typedef struct host_result {
                            NULL if it returned none (trap) */
 } host_result;
 
+/* A Memory-Limit tag value as bytes: a number with an optional unit
+ * "b", "kb", "mb", "gb", "tb" (powers of 1024; case-insensitive; a "-" or
+ * blanks may come between, e.g. "1-gb", "512 MB", "65536"). AO_EINVAL if
+ * malformed, AO_ELIMIT beyond 2^53. */
+int host_parse_memory_limit(const char *s, uint64_t *bytes, ao_error *err);
+
 /* Decode and check a module. format may be NULL (this project's build).
  * AO_EUNSUPPORTED for an unknown format or import, AO_EFORMAT/AO_EINVAL
  * for a bad module. */

@@ -54,6 +54,19 @@ void wasm_module_import(const wasm_module *m, size_t i, wasm_import_desc *out)
     extern_type(m, im->kind, im->index, &out->type);
 }
 
+const char *wasm_valtype_name(uint8_t type)
+{
+    switch (type) {
+    case WASM_I32: return "i32";
+    case WASM_I64: return "i64";
+    case WASM_F32: return "f32";
+    case WASM_F64: return "f64";
+    case WASM_FUNCREF: return "funcref";
+    case WASM_EXTERNREF: return "externref";
+    default: return "unknown";
+    }
+}
+
 size_t wasm_module_export_count(const wasm_module *m)
 {
     return m ? m->nexports : 0;

@@ -84,18 +84,7 @@ static bool is_ref(uint8_t t)
     return t == WASM_FUNCREF || t == WASM_EXTERNREF || t == T_UNKNOWN;
 }
 
-static const char *tname(uint8_t t)
-{
-    switch (t) {
-    case WASM_I32: return "i32";
-    case WASM_I64: return "i64";
-    case WASM_F32: return "f32";
-    case WASM_F64: return "f64";
-    case WASM_FUNCREF: return "funcref";
-    case WASM_EXTERNREF: return "externref";
-    default: return "unknown";
-    }
-}
+static const char *tname(uint8_t t) { return wasm_valtype_name(t); }
 
 /* ---- operand stack ---- */
 

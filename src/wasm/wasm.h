@@ -145,6 +145,8 @@ typedef struct wasm_trap {
 } wasm_trap;
 
 const char *wasm_trap_name(wasm_trap_code code);   /* the spec's text */
+/* "i32", "i64", "f32", "f64", "funcref", "externref", or "unknown". */
+const char *wasm_valtype_name(uint8_t type);
 
 /* ---- modules ---- */
 

@@ -77,9 +77,10 @@ static int load_meta(weave *w, weave_rconn *c, int64_t seq, unsigned fields,
     m->height = sqlite3_column_int64(st, 10);
     copy_col(st, 11, m->bundled_in, sizeof m->bundled_in);
     m->stored_at_ms = sqlite3_column_int64(st, 12);
-    uint32_t file = (uint32_t)sqlite3_column_int64(st, 13);
-    uint64_t off = (uint64_t)sqlite3_column_int64(st, 14);
-    uint32_t crc = (uint32_t)sqlite3_column_int64(st, 15);
+    weave_loc loc = { sqlite3_column_int64(st, 13),
+                      sqlite3_column_type(st, 18) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 18),
+                      (uint64_t)sqlite3_column_int64(st, 14), m->raw_size,
+                      (uint32_t)sqlite3_column_int64(st, 15) };
     m->block_sealed = sqlite3_column_type(st, 16) != SQLITE_NULL;
     if (m->block_sealed) {
         copy_col(st, 16, m->block_id, sizeof m->block_id);
@@ -118,7 +119,7 @@ static int load_meta(weave *w, weave_rconn *c, int64_t seq, unsigned fields,
     if (fields & WEAVE_META_KEYS) {
         ao_buf raw;
         ao_buf_init(&raw);
-        r = weave_blob_read(w, file, off, m->raw_size, crc, m->id, &raw, err);
+        r = weave_blob_read(w, c, &loc, m->id, &raw, err);
         item it;
         if (!r && (r = item_decode(raw.data, raw.len, &it, err)) == AO_OK) {
             m->owner_key = ao_b64url_encode(it.owner, it.owner_len);

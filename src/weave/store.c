@@ -132,16 +132,17 @@ static const char *SCHEMA =
     " data_offset INTEGER NOT NULL, data_size INTEGER NOT NULL, raw_size INTEGER NOT NULL,"
     " content_type TEXT, height INTEGER NOT NULL, bundled_in TEXT,"
     " stored_at INTEGER NOT NULL, file INTEGER NOT NULL, offset INTEGER NOT NULL,"
-    " crc INTEGER NOT NULL);"
+    " crc INTEGER NOT NULL, blob INTEGER);"
     "CREATE INDEX IF NOT EXISTS items_owner ON items(owner_address, seq);"
-    "CREATE INDEX IF NOT EXISTS items_target ON items(target, seq);"
-    "CREATE INDEX IF NOT EXISTS items_bundle ON items(bundled_in, seq);"
+    "CREATE INDEX IF NOT EXISTS items_target ON items(target, seq) WHERE target IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS items_bundle ON items(bundled_in, seq) WHERE bundled_in IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS items_height ON items(height, seq);"
     "CREATE TABLE IF NOT EXISTS tags(item INTEGER NOT NULL, position INTEGER NOT NULL,"
     " name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(item, position)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS tags_nv ON tags(name, value, item);"
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " timestamp INTEGER NOT NULL, previous TEXT NOT NULL, tx_count INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS blobs(seq INTEGER PRIMARY KEY, raw BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
 
 static int open_db(weave *w, sqlite3 **db, bool writer, ao_error *err)
@@ -179,10 +180,10 @@ static int open_db(weave *w, sqlite3 **db, bool writer, ao_error *err)
 /* ---- read connections ---- */
 
 static const char *RQ_SQL[WQ_COUNT] = {
-    [WQ_GET_LOC] = "SELECT file, offset, raw_size, crc, data_offset, data_size FROM items WHERE id=?1",
+    [WQ_GET_LOC] = "SELECT file, offset, raw_size, crc, data_offset, data_size, blob FROM items WHERE id=?1",
     [WQ_META] = "SELECT i.seq, i.id, i.sig_type, i.owner_address, i.target, i.anchor,"
                 " i.data_offset, i.data_size, i.raw_size, i.content_type, i.height,"
-                " i.bundled_in, i.stored_at, i.file, i.offset, i.crc, b.id, b.timestamp"
+                " i.bundled_in, i.stored_at, i.file, i.offset, i.crc, b.id, b.timestamp, i.blob"
                 " FROM items i LEFT JOIN blocks b ON b.height = i.height WHERE i.seq=?1",
     [WQ_TAGS] = "SELECT name, value FROM tags WHERE item=?1 ORDER BY position",
     [WQ_SEQ_OF_ID] = "SELECT seq FROM items WHERE id=?1",
@@ -293,29 +294,53 @@ static int rfd_of(weave *w, uint32_t file, int *fd, ao_error *err)
     return AO_OK;
 }
 
-int weave_blob_read(weave *w, uint32_t file, uint64_t offset, uint64_t len,
-                    uint32_t crc, const char *id, ao_buf *out, ao_error *err)
+/* Bytes stored inside SQLite: [offset, offset+len) of blobs row `blob`. */
+static int inline_read(weave_rconn *c, const weave_loc *l, const char *id, uint8_t *dst,
+                       ao_error *err)
 {
-    int fd = -1;
-    int r = rfd_of(w, file, &fd, err);
-    if (r)
+    sqlite3_blob *b = NULL;
+    if (sqlite3_blob_open(c->db, "main", "blobs", "raw", l->blob, 0, &b) != SQLITE_OK) {
+        int r = ao_err_set(err, AO_EIO, "weave: item %s: stored bytes missing: %s", id,
+                           sqlite3_errmsg(c->db));
+        sqlite3_blob_close(b);
         return r;
-    size_t start = out->len;
-    if ((r = ao_buf_reserve(out, len)))
-        return ao_err_set(err, r, "weave: out of memory");
-    uint64_t got = 0;
-    while (got < len) {
-        ssize_t k = pread(fd, out->data + start + got, len - got, (off_t)(offset + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return ao_err_set(err, AO_EIO, "weave: item %s: short read of blob file %u at %llu",
-                              id, file, (unsigned long long)(offset + got));
-        got += (uint64_t)k;
     }
-    if (weave_crc32c(out->data + start, len) != crc)
+    int r = AO_OK;
+    if ((uint64_t)sqlite3_blob_bytes(b) < l->offset + l->len ||
+        sqlite3_blob_read(b, dst, (int)l->len, (int)l->offset) != SQLITE_OK)
+        r = ao_err_set(err, AO_EIO, "weave: item %s: short read of its stored bytes", id);
+    sqlite3_blob_close(b);
+    return r;
+}
+
+int weave_blob_read(weave *w, weave_rconn *c, const weave_loc *l, const char *id, ao_buf *out,
+                    ao_error *err)
+{
+    size_t start = out->len;
+    int r;
+    if ((r = ao_buf_reserve(out, l->len)))
+        return ao_err_set(err, r, "weave: out of memory");
+    if (l->file < 0) {
+        if ((r = inline_read(c, l, id, out->data + start, err)))
+            return r;
+    } else {
+        int fd = -1;
+        if ((r = rfd_of(w, (uint32_t)l->file, &fd, err)))
+            return r;
+        uint64_t got = 0;
+        while (got < l->len) {
+            ssize_t k = pread(fd, out->data + start + got, l->len - got, (off_t)(l->offset + got));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                return ao_err_set(err, AO_EIO, "weave: item %s: short read of blob file %lld at %llu",
+                                  id, (long long)l->file, (unsigned long long)(l->offset + got));
+            got += (uint64_t)k;
+        }
+    }
+    if (weave_crc32c(out->data + start, l->len) != l->crc)
         return ao_err_set(err, AO_EIO, "weave: item %s: stored bytes fail their checksum (corrupt)", id);
-    out->len = start + len;
+    out->len = start + l->len;
     return AO_OK;
 }
 
@@ -338,18 +363,22 @@ static int get_loc(weave *w, const char *id, bool data_only, ao_buf *out, ao_err
         weave_rconn_put(w, c);
         return r;
     }
-    uint32_t file = (uint32_t)sqlite3_column_int64(st, 0);
-    uint64_t off = (uint64_t)sqlite3_column_int64(st, 1);
-    uint64_t len = (uint64_t)sqlite3_column_int64(st, 2);
-    uint32_t crc = (uint32_t)sqlite3_column_int64(st, 3);
+    weave_loc l = { sqlite3_column_int64(st, 0),
+                    sqlite3_column_type(st, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 6),
+                    (uint64_t)sqlite3_column_int64(st, 1), (uint64_t)sqlite3_column_int64(st, 2),
+                    (uint32_t)sqlite3_column_int64(st, 3) };
     uint64_t doff = (uint64_t)sqlite3_column_int64(st, 4);
     uint64_t dlen = (uint64_t)sqlite3_column_int64(st, 5);
-    weave_rconn_put(w, c);
-    if (!data_only)
-        return weave_blob_read(w, file, off, len, crc, id, out, err);
+    sqlite3_reset(st);
+    if (!data_only) {
+        r = weave_blob_read(w, c, &l, id, out, err);
+        weave_rconn_put(w, c);
+        return r;
+    }
     ao_buf tmp;
     ao_buf_init(&tmp);
-    r = weave_blob_read(w, file, off, len, crc, id, &tmp, err);
+    r = weave_blob_read(w, c, &l, id, &tmp, err);
+    weave_rconn_put(w, c);
     if (!r && (doff + dlen > tmp.len))
         r = ao_err_set(err, AO_EIO, "weave: item %s: data range outside the item", id);
     if (!r && ao_buf_append(out, tmp.data + doff, dlen))
@@ -580,23 +609,9 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-/* 1 if the id is indexed, 0 if not, <0 on error. */
-static int w_exists(weave *w, const char *id, ao_error *err)
-{
-    sqlite3_stmt *st = w->w_exists;
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int s = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (s == SQLITE_ROW)
-        return 1;
-    if (s == SQLITE_DONE)
-        return 0;
-    return weave_sql_err(w->wdb, err, "exists");
-}
-
-static int insert_entry(weave *w, put_req *q, size_t k, int64_t height, uint64_t top_off,
-                        int64_t now, ao_error *err)
+/* AO_OK inserted, 1 already indexed (nothing inserted), <0 error. */
+static int insert_entry(weave *w, put_req *q, size_t k, int64_t height, int64_t file,
+                        uint64_t top_off, int64_t blob, int64_t now, ao_error *err)
 {
     put_entry *e = &q->e[k];
     sqlite3_stmt *st = w->w_ins_item;
@@ -618,13 +633,17 @@ static int insert_entry(weave *w, put_req *q, size_t k, int64_t height, uint64_t
     if (e->parent >= 0)
         sqlite3_bind_text(st, 12, q->e[e->parent].id_b64, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 13, now);
-    sqlite3_bind_int64(st, 14, w->blob_file);
+    sqlite3_bind_int64(st, 14, file);
     sqlite3_bind_int64(st, 15, (int64_t)(top_off + e->raw_off));
     sqlite3_bind_int64(st, 16, e->crc);
+    if (file < 0)
+        sqlite3_bind_int64(st, 17, blob);
     int s = sqlite3_step(st);
     sqlite3_reset(st);
     if (s != SQLITE_DONE)
         return weave_sql_err(w->wdb, err, "insert item");
+    if (sqlite3_changes(w->wdb) == 0)
+        return 1;   /* already indexed: nothing inserted */
     st = w->w_ins_tag;
     for (size_t i = 0; i < e->ntags; i++) {
         sqlite3_reset(st);
@@ -643,35 +662,43 @@ static int insert_entry(weave *w, put_req *q, size_t k, int64_t height, uint64_t
     return AO_OK;
 }
 
-/* Index one request inside the open transaction; its bytes go to wbuf. */
+/* Index one request inside the open transaction. Its bytes go into the
+ * blobs table (up to inline_max) or to wbuf (the blob file). */
 static int index_req(weave *w, put_req *q, int64_t now, ao_error *err)
 {
     put_entry *top = &q->e[0];
     memcpy(q->res.id, top->id_b64, WEAVE_ID_MAX);
-    int ex = w_exists(w, top->id_b64, err);
-    if (ex < 0)
-        return ex;
-    if (ex) {
+    int64_t height = w->last_height + 1;
+    bool in_db = q->len <= w->opt.inline_max;
+    int64_t file = in_db ? -1 : (int64_t)w->blob_file;
+    uint64_t top_off = in_db ? 0 : w->blob_off + w->wbuf.len;
+    int64_t blob = w->next_seq;
+    int r = insert_entry(w, q, 0, height, file, top_off, blob, now, err);
+    if (r == 1) {              /* idempotent: already stored */
         q->res.is_new = false;
         return AO_OK;
     }
-    int64_t height = w->opt.block_interval_ms ? w->last_height + 1 : w->last_height + 1;
-    uint64_t top_off = w->blob_off + w->wbuf.len;
-    int r = insert_entry(w, q, 0, height, top_off, now, err);
-    for (size_t k = 1; k < q->n && !r; k++) {
-        ex = w_exists(w, q->e[k].id_b64, err);
-        if (ex < 0)
-            return ex;
-        if (ex)
-            continue;
-        r = insert_entry(w, q, k, height, top_off, now, err);
-        if (!r)
+    for (size_t k = 1; k < q->n && r == 0; k++) {
+        r = insert_entry(w, q, k, height, file, top_off, blob, now, err);
+        if (r == 0)
             q->res.inner_new++;
+        else if (r == 1)
+            r = 0;
     }
     if (r)
         return r;
-    if (ao_buf_append(&w->wbuf, q->raw, q->len))
+    if (in_db) {
+        sqlite3_stmt *st = w->w_ins_blob;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, blob);
+        sqlite3_bind_blob(st, 2, q->raw, (int)q->len, SQLITE_STATIC);
+        int s = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (s != SQLITE_DONE)
+            return weave_sql_err(w->wdb, err, "insert blob");
+    } else if (ao_buf_append(&w->wbuf, q->raw, q->len)) {
         return ao_err_set(err, AO_ENOMEM, "weave: out of memory");
+    }
     q->res.is_new = true;
     q->res.height = height;
     if (w->opt.block_interval_ms == 0)
@@ -881,6 +908,7 @@ void weave_options_default(weave_options *o)
     memset(o, 0, sizeof *o);
     o->block_interval_ms = 2000;
     o->max_batch = 4096;
+    o->inline_max = 65536;
 }
 
 static int load_state(weave *w, ao_error *err)
@@ -932,7 +960,8 @@ static int load_state(weave *w, ao_error *err)
     w->next_seq = sqlite3_column_int64(st, 0) + 1;
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(w->wdb, "SELECT file, offset + raw_size FROM items WHERE file ="
-                           " (SELECT max(file) FROM items) ORDER BY offset + raw_size DESC LIMIT 1",
+                           " (SELECT max(file) FROM items WHERE file >= 0)"
+                           " ORDER BY offset + raw_size DESC LIMIT 1",
                            -1, &st, NULL))
         return weave_sql_err(w->wdb, err, "items");
     uint32_t file = 0;
@@ -1000,11 +1029,11 @@ int weave_open(const char *dir, const weave_options *opt, weave **out, ao_error 
         goto fail;
     if ((r = wexec(w, SCHEMA, err)))
         goto fail;
-    if ((r = prep(w, "SELECT 1 FROM items WHERE id=?1", &w->w_exists, err)) ||
+    if ((r = prep(w, "INSERT INTO blobs(seq, raw) VALUES(?1, ?2)", &w->w_ins_blob, err)) ||
         (r = prep(w, "INSERT INTO items(seq, id, sig_type, owner_address, target, anchor,"
                      " data_offset, data_size, raw_size, content_type, height, bundled_in,"
-                     " stored_at, file, offset, crc) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
-                     "?11,?12,?13,?14,?15,?16)", &w->w_ins_item, err)) ||
+                     " stored_at, file, offset, crc, blob) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+                     "?10,?11,?12,?13,?14,?15,?16,?17) ON CONFLICT(id) DO NOTHING", &w->w_ins_item, err)) ||
         (r = prep(w, "INSERT INTO tags(item, position, name, value) VALUES(?1,?2,?3,?4)",
                   &w->w_ins_tag, err)) ||
         (r = prep(w, "INSERT INTO blocks(height, id, timestamp, previous, tx_count)"
@@ -1049,7 +1078,7 @@ void weave_close(weave *w)
         if (w->rfds[i] >= 0)
             close(w->rfds[i]);
     free(w->rfds);
-    sqlite3_finalize(w->w_exists);
+    sqlite3_finalize(w->w_ins_blob);
     sqlite3_finalize(w->w_ins_item);
     sqlite3_finalize(w->w_ins_tag);
     sqlite3_finalize(w->w_ins_block);

@@ -6,7 +6,8 @@
  *
  * Layout of a data dir:
  *   DIR/index.db      SQLite (WAL, synchronous=FULL): the index (schema below)
- *   DIR/blobs/NNNNNN.blob  append-only files holding the raw item bytes
+ *   DIR/blobs/NNNNNN.blob  append-only files holding the raw bytes of items
+ *                     larger than inline_max (smaller ones: table blobs)
  *
  * Durability: weave_put() returns AO_OK only once the item's bytes and its
  * index rows are on disk (blob file fdatasync'd, then the SQLite commit
@@ -48,10 +49,11 @@
  *     stored_at  INTEGER NOT NULL,      -- ms since epoch
  *     file       INTEGER NOT NULL,      -- blob file number
  *     offset     INTEGER NOT NULL,      -- offset of the raw item in it
- *     crc        INTEGER NOT NULL);     -- CRC-32C of the raw item
+ *     crc        INTEGER NOT NULL,      -- CRC-32C of the raw item
+ *     blob       INTEGER);              -- file = -1: blobs.seq holding the bytes
  *   CREATE INDEX items_owner  ON items(owner_address, seq);
- *   CREATE INDEX items_target ON items(target, seq);
- *   CREATE INDEX items_bundle ON items(bundled_in, seq);
+ *   CREATE INDEX items_target ON items(target, seq) WHERE target IS NOT NULL;
+ *   CREATE INDEX items_bundle ON items(bundled_in, seq) WHERE bundled_in IS NOT NULL;
  *   CREATE INDEX items_height ON items(height, seq);
  *   CREATE TABLE tags(item INTEGER NOT NULL,      -- items.seq
  *                     position INTEGER NOT NULL,  -- 0-based, signed order
@@ -63,6 +65,8 @@
  *                       timestamp INTEGER NOT NULL,  -- ms since epoch
  *                       previous TEXT NOT NULL,      -- "" for genesis
  *                       tx_count INTEGER NOT NULL);
+ *   CREATE TABLE blobs(seq INTEGER PRIMARY KEY,   -- seq of the top-level item
+ *                      raw BLOB NOT NULL);        -- its bytes (small items)
  *   CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);  -- network, version
  * Tag names/values are stored as TEXT holding the exact bytes (compared
  * with BINARY collation). Prefer the query API below over raw SQL: it runs
@@ -99,6 +103,10 @@ typedef struct weave_options {
     const char *network;         /* network name for weave_info; NULL =
                                     "ao-local" (kept from creation) */
     size_t max_batch;            /* puts per group commit; 0 = 4096 */
+    size_t inline_max;           /* items up to this size keep their bytes
+                                    inside SQLite (one fsync per batch);
+                                    larger ones go to the blob files. 0 =
+                                    all in blob files. default 65536 */
 } weave_options;
 
 void weave_options_default(weave_options *o);

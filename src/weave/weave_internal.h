@@ -44,7 +44,7 @@ struct weave {
 
     /* writer side: used by the writer thread only (after open) */
     sqlite3 *wdb;
-    sqlite3_stmt *w_exists, *w_ins_item, *w_ins_tag, *w_ins_block, *w_ids_at;
+    sqlite3_stmt *w_ins_blob, *w_ins_item, *w_ins_tag, *w_ins_block, *w_ids_at;
     int blob_fd;
     uint32_t blob_file;
     uint64_t blob_off;
@@ -78,9 +78,18 @@ void weave_rconn_put(weave *w, weave_rconn *c);
 /* A cached statement (prepared on first use), reset and unbound. */
 sqlite3_stmt *weave_stmt(weave_rconn *c, int which, ao_error *err);
 
-/* Read len bytes at (file, offset) and check the CRC; out gets them. */
-int weave_blob_read(weave *w, uint32_t file, uint64_t offset, uint64_t len,
-                    uint32_t crc, const char *id, ao_buf *out, ao_error *err);
+/* Where an item's bytes are: blob file `file` at offset, or (file < 0)
+ * inside SQLite, row `blob` of the blobs table, at offset. */
+typedef struct weave_loc {
+    int64_t file;
+    int64_t blob;
+    uint64_t offset, len;
+    uint32_t crc;
+} weave_loc;
+
+/* Read the bytes and check the CRC; appended to out only if they match. */
+int weave_blob_read(weave *w, weave_rconn *c, const weave_loc *l, const char *id, ao_buf *out,
+                    ao_error *err);
 
 int weave_sql_err(sqlite3 *db, ao_error *err, const char *what);
 int64_t weave_now_ms(void);

@@ -5,9 +5,7 @@
 # Argument 1: the build folder (holding ./ao). Prints "N passed, N failed".
 BUILD=${1:-${AO_BUILD:-build}}
 AO="$BUILD/ao"
-if [ -n "$AO_SHARED" ]; then SHARED=$AO_SHARED
-elif [ -d ../shared ]; then SHARED=../shared
-else SHARED=/work/shared; fi
+SHARED=${AO_SHARED:-../shared}
 VEC="$SHARED/vectors/ans104.json"
 
 pass=0; fail=0

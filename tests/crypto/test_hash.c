@@ -12,7 +12,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_internal.h"
-#include "vectors_util.h"
+#include "vectors.h"
 
 static void assert_hex(const uint8_t *p, size_t n, const char *hex)
 {
@@ -181,18 +181,18 @@ static void hash_reset_discards(void **state)
 static void keccak_eth_address_from_vectors(void **state)
 {
     (void)state;
-    cJSON *v = vu_load_vectors();
+    cJSON *v = vec_load();
     assert_non_null(v);
-    const cJSON *key = vu_find(v, "keys", "secp256k1");
+    const cJSON *key = vec_find(v, "keys", "secp256k1");
     assert_non_null(key);
-    ao_buf pub;
-    assert_int_equal(vu_hex(vu_str(key, "public_key_uncompressed_hex"), &pub), AO_OK);
+    ao_buf pub = { 0 };
+    assert_int_equal(vec_hex(vec_str(key, "public_key_uncompressed_hex"), &pub), AO_OK);
     assert_int_equal(pub.len, 65);
     uint8_t h[32];
     crypto_keccak256(pub.data + 1, 64, h);
     char hex[41];
     ao_hex_encode_to(h + 12, 20, hex);
-    const char *want = vu_str(key, "eth_address");
+    const char *want = vec_str(key, "eth_address");
     assert_non_null(want);
     assert_string_equal(hex, want + 2);
     ao_buf_free(&pub);
@@ -204,16 +204,16 @@ static void keccak_eth_address_from_vectors(void **state)
 static void eip191_digest_from_vectors(void **state)
 {
     (void)state;
-    cJSON *v = vu_load_vectors();
+    cJSON *v = vec_load();
     assert_non_null(v);
     const cJSON *it;
     int checked = 0;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(v, "valid_items")) {
-        const char *want = vu_str(it, "eth_personal_sign_hash_hex");
+        const char *want = vec_str(it, "eth_personal_sign_hash_hex");
         if (!want)
             continue;
-        ao_buf dh;
-        assert_int_equal(vu_hex(vu_str(it, "deep_hash_hex"), &dh), AO_OK);
+        ao_buf dh = { 0 };
+        assert_int_equal(vec_hex(vec_str(it, "deep_hash_hex"), &dh), AO_OK);
         assert_int_equal(dh.len, 48);
         uint8_t d[32], d2[32];
         crypto_eip191_digest(dh.data, dh.len, d);

@@ -13,14 +13,14 @@
 
 #include "crypto/crypto.h"
 #include "crypto/crypto_internal.h"
-#include "vectors_util.h"
+#include "vectors.h"
 
 static cJSON *vectors;
 
 static int setup(void **state)
 {
     (void)state;
-    vectors = vu_load_vectors();
+    vectors = vec_load();
     return vectors ? 0 : -1;
 }
 
@@ -43,12 +43,12 @@ typedef struct {
 static void vitem_load(const cJSON *it, vitem *v)
 {
     memset(v, 0, sizeof *v);
-    v->type = (int)vu_int(it, "sig_type");
-    assert_int_equal(vu_b64(vu_str(it, "raw_b64"), &v->raw), AO_OK);
-    assert_int_equal(vu_hex(vu_str(it, "deep_hash_hex"), &v->msg), AO_OK);
+    v->type = (int)vec_int(it, "sig_type");
+    assert_int_equal(vec_b64(vec_str(it, "raw_b64"), &v->raw), AO_OK);
+    assert_int_equal(vec_hex(vec_str(it, "deep_hash_hex"), &v->msg), AO_OK);
     assert_int_equal(v->msg.len, 48);
     const cJSON *off = cJSON_GetObjectItem(it, "offsets");
-    long so = vu_int(off, "signature"), oo = vu_int(off, "owner"), to = vu_int(off, "target_flag");
+    long so = vec_int(off, "signature"), oo = vec_int(off, "owner"), to = vec_int(off, "target_flag");
     assert_true(so == 2 && oo > so && to > oo && (size_t)to <= v->raw.len);
     /* the signature type is the little-endian u16 at offset 0 */
     assert_int_equal(ao_rd_u16le(v->raw.data), v->type);
@@ -56,7 +56,7 @@ static void vitem_load(const cJSON *it, vitem *v)
     v->sig_len = (size_t)(oo - so);
     v->owner = v->raw.data + oo;
     v->owner_len = (size_t)(to - oo);
-    v->salt = vu_int(it, "rsa_pss_salt_len");
+    v->salt = vec_int(it, "rsa_pss_salt_len");
 }
 
 static void vitem_free(vitem *v)
@@ -80,7 +80,7 @@ static void valid_items_verify(void **state)
     bool salt0 = false, salt32 = false, salt478 = false;
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(vectors, "valid_items")) {
-        long t = vu_int(it, "sig_type");
+        long t = vec_int(it, "sig_type");
         if (t < 1 || t > 3)
             continue;
         vitem v;
@@ -88,7 +88,7 @@ static void valid_items_verify(void **state)
         ao_error err;
         int rc = vitem_verify(&v, &err);
         if (rc != AO_OK)
-            fail_msg("%s: %s", vu_str(it, "name"), err.msg);
+            fail_msg("%s: %s", vec_str(it, "name"), err.msg);
         per_type[t]++;
         salt0 |= v.salt == 0;
         salt32 |= v.salt == 32;
@@ -105,7 +105,7 @@ static void tampered_items_fail(void **state)
     (void)state;
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(vectors, "valid_items")) {
-        long t = vu_int(it, "sig_type");
+        long t = vec_int(it, "sig_type");
         if (t < 1 || t > 3)
             continue;
         vitem v;
@@ -125,7 +125,7 @@ static void tampered_items_fail(void **state)
 
 static void edge_eth_rejected(const char *name, const char *reason)
 {
-    const cJSON *it = vu_find(vectors, "edge_items", name);
+    const cJSON *it = vec_find(vectors, "edge_items", name);
     assert_non_null(it);
     vitem v;
     vitem_load(it, &v);
@@ -163,12 +163,12 @@ static void eth_high_s_rejected(void **state)
 static void secp256k1_verify_digest_low_s(void **state)
 {
     (void)state;
-    const cJSON *ok = vu_find(vectors, "valid_items", "secp256k1/target_anchor_5tags_unicode_binary");
-    const cJSON *hi = vu_find(vectors, "edge_items", "edge/eth_high_s");
+    const cJSON *ok = vec_find(vectors, "valid_items", "secp256k1/target_anchor_5tags_unicode_binary");
+    const cJSON *hi = vec_find(vectors, "edge_items", "edge/eth_high_s");
     assert_non_null(ok);
     assert_non_null(hi);
-    ao_buf digest;
-    assert_int_equal(vu_hex(vu_str(ok, "eth_personal_sign_hash_hex"), &digest), AO_OK);
+    ao_buf digest = { 0 };
+    assert_int_equal(vec_hex(vec_str(ok, "eth_personal_sign_hash_hex"), &digest), AO_OK);
     vitem a, b;
     vitem_load(ok, &a);
     vitem_load(hi, &b);
@@ -185,15 +185,15 @@ static void secp256k1_verify_digest_low_s(void **state)
 
 static crypto_wallet *wallet_from_key(const char *keyname)
 {
-    const cJSON *key = vu_find(vectors, "keys", keyname);
+    const cJSON *key = vec_find(vectors, "keys", keyname);
     assert_non_null(key);
     char *json = NULL;
     if (!strcmp(keyname, "rsa4096")) {
         json = cJSON_PrintUnformatted(cJSON_GetObjectItem(key, "jwk"));
     } else {
-        const char *hex = vu_str(key, !strcmp(keyname, "ed25519") ? "seed_hex" : "private_key_hex");
-        ao_buf d;
-        assert_int_equal(vu_hex(hex, &d), AO_OK);
+        const char *hex = vec_str(key, !strcmp(keyname, "ed25519") ? "seed_hex" : "private_key_hex");
+        ao_buf d = { 0 };
+        assert_int_equal(vec_hex(hex, &d), AO_OK);
         char *b = ao_b64url_encode(d.data, d.len);
         json = malloc(256);
         snprintf(json, 256, !strcmp(keyname, "ed25519")
@@ -221,7 +221,7 @@ static void deterministic_signatures_match_vectors(void **state)
     int n = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(vectors, "valid_items")) {
-        long t = vu_int(it, "sig_type");
+        long t = vec_int(it, "sig_type");
         if (t != 2 && t != 3)
             continue;
         vitem v;
@@ -238,7 +238,7 @@ static void deterministic_signatures_match_vectors(void **state)
         assert_int_equal(crypto_sign(w, v.msg.data, v.msg.len, sig, &sig_len, NULL), AO_OK);
         assert_int_equal(sig_len, v.sig_len);
         if (memcmp(sig, v.sig, sig_len) != 0)
-            fail_msg("%s: signature differs from the JS one", vu_str(it, "name"));
+            fail_msg("%s: signature differs from the JS one", vec_str(it, "name"));
         vitem_free(&v);
         n++;
     }
@@ -380,7 +380,7 @@ static void verify_rejects_bad_shapes(void **state)
 static void verify_wrong_type(void **state)
 {
     (void)state;
-    const cJSON *it = vu_find(vectors, "valid_items", "ed25519/empty");
+    const cJSON *it = vec_find(vectors, "valid_items", "ed25519/empty");
     assert_non_null(it);
     vitem v;
     vitem_load(it, &v);

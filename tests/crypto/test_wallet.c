@@ -12,14 +12,14 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
-#include "vectors_util.h"
+#include "vectors.h"
 
 static cJSON *vectors;
 
 static int setup(void **state)
 {
     (void)state;
-    vectors = vu_load_vectors();
+    vectors = vec_load();
     return vectors ? 0 : -1;
 }
 
@@ -32,7 +32,7 @@ static int teardown(void **state)
 
 static char *rsa_jwk_text(void)
 {
-    const cJSON *key = vu_find(vectors, "keys", "rsa4096");
+    const cJSON *key = vec_find(vectors, "keys", "rsa4096");
     assert_non_null(key);
     char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(key, "jwk"));
     assert_non_null(s);
@@ -41,8 +41,8 @@ static char *rsa_jwk_text(void)
 
 static char *okp_text(const char *kty_crv, const char *hexkey)
 {
-    ao_buf d;
-    assert_int_equal(vu_hex(hexkey, &d), AO_OK);
+    ao_buf d = { 0 };
+    assert_int_equal(vec_hex(hexkey, &d), AO_OK);
     char *b = ao_b64url_encode(d.data, d.len);
     char *s = malloc(512);
     snprintf(s, 512, "{%s,\"d\":\"%s\"}", kty_crv, b);
@@ -81,17 +81,17 @@ static void rsa_jwk_owner_and_address(void **state)
     (void)state;
     char *text = rsa_jwk_text();
     crypto_wallet *w = parse_ok(text);
-    const cJSON *key = vu_find(vectors, "keys", "rsa4096");
+    const cJSON *key = vec_find(vectors, "keys", "rsa4096");
     assert_int_equal(crypto_wallet_type(w), CRYPTO_KEY_ARWEAVE);
     size_t olen;
     const uint8_t *owner = crypto_wallet_owner(w, &olen);
     assert_int_equal(olen, 512);
     char *ob = ao_b64url_encode(owner, olen);
-    assert_string_equal(ob, vu_str(key, "owner_b64url"));
+    assert_string_equal(ob, vec_str(key, "owner_b64url"));
     free(ob);
     char addr[AO_ADDRESS_MAX];
     assert_int_equal(crypto_address(CRYPTO_KEY_ARWEAVE, owner, olen, addr, NULL), AO_OK);
-    assert_string_equal(addr, vu_str(key, "address_b64url"));
+    assert_string_equal(addr, vec_str(key, "address_b64url"));
     assert_int_equal(strlen(addr), 43);
     crypto_wallet_free(w);
     free(text);
@@ -100,8 +100,8 @@ static void rsa_jwk_owner_and_address(void **state)
 static void ed25519_owner_and_address(void **state)
 {
     (void)state;
-    const cJSON *key = vu_find(vectors, "keys", "ed25519");
-    char *text = okp_text("\"kty\":\"OKP\",\"crv\":\"Ed25519\"", vu_str(key, "seed_hex"));
+    const cJSON *key = vec_find(vectors, "keys", "ed25519");
+    char *text = okp_text("\"kty\":\"OKP\",\"crv\":\"Ed25519\"", vec_str(key, "seed_hex"));
     crypto_wallet *w = parse_ok(text);
     assert_int_equal(crypto_wallet_type(w), CRYPTO_KEY_ED25519);
     size_t olen;
@@ -109,10 +109,10 @@ static void ed25519_owner_and_address(void **state)
     char hex[65];
     assert_int_equal(olen, 32);
     ao_hex_encode_to(owner, 32, hex);
-    assert_string_equal(hex, vu_str(key, "public_key_hex"));
+    assert_string_equal(hex, vec_str(key, "public_key_hex"));
     char addr[AO_ADDRESS_MAX];
     assert_int_equal(crypto_address(CRYPTO_KEY_ED25519, owner, olen, addr, NULL), AO_OK);
-    assert_string_equal(addr, vu_str(key, "owner_sha256_address_b64url"));
+    assert_string_equal(addr, vec_str(key, "owner_sha256_address_b64url"));
     crypto_wallet_free(w);
     free(text);
 }
@@ -120,8 +120,8 @@ static void ed25519_owner_and_address(void **state)
 static void ethereum_owner_and_address(void **state)
 {
     (void)state;
-    const cJSON *key = vu_find(vectors, "keys", "secp256k1");
-    char *text = okp_text("\"kty\":\"EC\",\"crv\":\"secp256k1\"", vu_str(key, "private_key_hex"));
+    const cJSON *key = vec_find(vectors, "keys", "secp256k1");
+    char *text = okp_text("\"kty\":\"EC\",\"crv\":\"secp256k1\"", vec_str(key, "private_key_hex"));
     crypto_wallet *w = parse_ok(text);
     assert_int_equal(crypto_wallet_type(w), CRYPTO_KEY_ETHEREUM);
     size_t olen;
@@ -129,18 +129,18 @@ static void ethereum_owner_and_address(void **state)
     char hex[131];
     assert_int_equal(olen, 65);
     ao_hex_encode_to(owner, 65, hex);
-    assert_string_equal(hex, vu_str(key, "public_key_uncompressed_hex"));
+    assert_string_equal(hex, vec_str(key, "public_key_uncompressed_hex"));
     char addr[AO_ADDRESS_MAX];
     assert_int_equal(crypto_address(CRYPTO_KEY_ETHEREUM, owner, olen, addr, NULL), AO_OK);
     assert_int_equal(strlen(addr), 42);
     /* same address as the vectors, compared case-insensitively, and with
      * the EIP-55 letter case (some letter must be upper: checked below) */
-    assert_int_equal(strcasecmp(addr, vu_str(key, "eth_address")), 0);
+    assert_int_equal(strcasecmp(addr, vec_str(key, "eth_address")), 0);
     char lower[43];
     for (int i = 0; i < 43; i++)
         lower[i] = (char)(addr[i] >= 'A' && addr[i] <= 'F' ? addr[i] + 32 : addr[i]);
-    ao_buf raw;
-    assert_int_equal(vu_hex(lower + 2, &raw), AO_OK);
+    ao_buf raw = { 0 };
+    assert_int_equal(vec_hex(lower + 2, &raw), AO_OK);
     char again[43];
     crypto_eth_address_checksum(raw.data, again);
     assert_string_equal(again, addr);
@@ -148,7 +148,7 @@ static void ethereum_owner_and_address(void **state)
     /* the generic owner address is base64url(sha256(owner)) */
     char b64[AO_ADDRESS_MAX];
     crypto_owner_address_b64(owner, olen, b64);
-    assert_string_equal(b64, vu_str(key, "owner_sha256_address_b64url"));
+    assert_string_equal(b64, vec_str(key, "owner_sha256_address_b64url"));
     crypto_wallet_free(w);
     free(text);
 }
@@ -164,7 +164,7 @@ static void eip55_published_examples(void **state)
         "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
     };
     for (size_t i = 0; i < 4; i++) {
-        ao_buf raw;
+        ao_buf raw = { 0 };
         ao_buf_init(&raw);
         assert_int_equal(ao_hex_decode(ex[i] + 2, 40, &raw, NULL), AO_OK);
         char out[43];
@@ -179,12 +179,12 @@ static void eip55_published_examples(void **state)
 static void json_roundtrip_all_types(void **state)
 {
     (void)state;
-    const cJSON *ked = vu_find(vectors, "keys", "ed25519");
-    const cJSON *keth = vu_find(vectors, "keys", "secp256k1");
+    const cJSON *ked = vec_find(vectors, "keys", "ed25519");
+    const cJSON *keth = vec_find(vectors, "keys", "secp256k1");
     char *texts[3] = {
         rsa_jwk_text(),
-        okp_text("\"kty\":\"OKP\",\"crv\":\"Ed25519\"", vu_str(ked, "seed_hex")),
-        okp_text("\"kty\":\"EC\",\"crv\":\"secp256k1\"", vu_str(keth, "private_key_hex")),
+        okp_text("\"kty\":\"OKP\",\"crv\":\"Ed25519\"", vec_str(ked, "seed_hex")),
+        okp_text("\"kty\":\"EC\",\"crv\":\"secp256k1\"", vec_str(keth, "private_key_hex")),
     };
     for (int i = 0; i < 3; i++) {
         crypto_wallet *w = parse_ok(texts[i]);
@@ -199,13 +199,13 @@ static void json_roundtrip_all_types(void **state)
         cJSON *a = cJSON_Parse(texts[i]), *b = cJSON_Parse(json);
         const cJSON *m;
         cJSON_ArrayForEach(m, a) {
-            const char *bv = vu_str(b, m->string);
+            const char *bv = vec_str(b, m->string);
             assert_non_null(bv);
             assert_string_equal(bv, m->valuestring);
         }
         if (i == 2) {   /* x and y written out and checked on parse */
-            assert_non_null(vu_str(b, "x"));
-            assert_non_null(vu_str(b, "y"));
+            assert_non_null(vec_str(b, "x"));
+            assert_non_null(vec_str(b, "y"));
         }
         cJSON_Delete(a);
         cJSON_Delete(b);
@@ -310,7 +310,7 @@ static void generate_distinct(void **state)
 /* Replace member `name` of the vectors' JWK with `value` (NULL: drop it). */
 static char *jwk_with(const char *name, const char *value)
 {
-    const cJSON *key = vu_find(vectors, "keys", "rsa4096");
+    const cJSON *key = vec_find(vectors, "keys", "rsa4096");
     cJSON *j = cJSON_Duplicate(cJSON_GetObjectItem(key, "jwk"), 1);
     cJSON_DeleteItemFromObject(j, name);
     if (value)
@@ -323,16 +323,16 @@ static char *jwk_with(const char *name, const char *value)
 static void rsa_rejects_inconsistent(void **state)
 {
     (void)state;
-    const cJSON *jwk = cJSON_GetObjectItem(vu_find(vectors, "keys", "rsa4096"), "jwk");
+    const cJSON *jwk = cJSON_GetObjectItem(vec_find(vectors, "keys", "rsa4096"), "jwk");
     /* n with one changed character: n != p*q */
-    char *n = strdup(vu_str(jwk, "n"));
+    char *n = strdup(vec_str(jwk, "n"));
     n[10] = n[10] == 'A' ? 'B' : 'A';
     char *t = jwk_with("n", n);
     expect_reject(t, AO_EFORMAT, "n is not p*q");
     free(t);
     free(n);
     /* dp taken from dq */
-    t = jwk_with("dp", vu_str(jwk, "dq"));
+    t = jwk_with("dp", vec_str(jwk, "dq"));
     expect_reject(t, AO_EFORMAT, "dp/dq");
     free(t);
     t = jwk_with("qi", "Aw");

@@ -215,6 +215,32 @@ static void endless_initialisation_hits_the_compute_limit(void **state)
     host_module_free(m);
 }
 
+static void memory_limit_values_parse(void **state)
+{
+    (void)state;
+    uint64_t b;
+    assert_int_equal(host_parse_memory_limit("1-gb", &b, NULL), AO_OK);
+    assert_int_equal(b, 1073741824ull);
+    assert_int_equal(host_parse_memory_limit("512 MB", &b, NULL), AO_OK);
+    assert_int_equal(b, 536870912ull);
+    assert_int_equal(host_parse_memory_limit("65536", &b, NULL), AO_OK);
+    assert_int_equal(b, 65536);
+    assert_int_equal(host_parse_memory_limit("16kb", &b, NULL), AO_OK);
+    assert_int_equal(b, 16384);
+    assert_int_equal(host_parse_memory_limit("2-tb", &b, NULL), AO_OK);
+    assert_int_equal(b, 2ull << 40);
+    assert_int_equal(host_parse_memory_limit("100b", &b, NULL), AO_OK);
+    assert_int_equal(b, 100);
+    ao_error err = {0};
+    assert_int_equal(host_parse_memory_limit("gb", &b, &err), AO_EINVAL);
+    assert_int_equal(host_parse_memory_limit("1-pb", &b, &err), AO_EINVAL);
+    assert_int_equal(host_parse_memory_limit("1.5-gb", &b, &err), AO_EINVAL);
+    assert_int_equal(host_parse_memory_limit("", &b, &err), AO_EINVAL);
+    assert_int_equal(host_parse_memory_limit(NULL, &b, &err), AO_EINVAL);
+    assert_int_equal(host_parse_memory_limit("99999999999999999999", &b, &err), AO_ELIMIT);
+    assert_int_equal(host_parse_memory_limit("9000000-tb", &b, &err), AO_ELIMIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +249,7 @@ int main(void)
         cmocka_unit_test(failed_response_that_is_a_table_is_printed),
         cmocka_unit_test(minified_format_maps_names),
         cmocka_unit_test(endless_initialisation_hits_the_compute_limit),
+        cmocka_unit_test(memory_limit_values_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,14 +11,14 @@
 #include <pthread.h>
 
 #include "item/item.h"
-#include "item_test_util.h"
+#include "vectors.h"
 
 static cJSON *V;   /* the vectors, loaded once */
 
 static int load_vectors(void **state)
 {
     (void)state;
-    V = itu_load();
+    V = vec_load();
     return V ? 0 : -1;
 }
 
@@ -54,10 +54,10 @@ static void deep_hash_vectors(void **state)
     (void)state;
     const cJSON *v;
     int n = 0;
-    cJSON_ArrayForEach(v, itu_arr(V, "deep_hash_vectors")) {
+    cJSON_ArrayForEach(v, vec_arr(V, "deep_hash_vectors")) {
         uint8_t h[ITEM_DH_LEN];
         dh_tree(cJSON_GetObjectItemCaseSensitive(v, "input_utf8_tree"), h);
-        assert_string_equal(itu_tohex(h, sizeof h), itu_str(v, "deep_hash_hex"));
+        assert_string_equal(vec_tohex(h, sizeof h), vec_str(v, "deep_hash_hex"));
         n++;
     }
     assert_int_equal(n, 5);
@@ -195,12 +195,12 @@ static void deep_hash_stream_matches_oneshot(void **state)
     item_dh_stream_free(s);
 
     /* "abc" streamed equals the blob_abc vector */
-    const cJSON *v = itu_find(V, "deep_hash_vectors", "blob_abc");
+    const cJSON *v = vec_find(V, "deep_hash_vectors", "blob_abc");
     assert_int_equal(item_dh_stream_new(3, &s, NULL), AO_OK);
     item_dh_stream_update(s, "ab", 2);
     item_dh_stream_update(s, "c", 1);
     assert_int_equal(item_dh_stream_final(s, b, NULL), AO_OK);
-    assert_string_equal(itu_tohex(b, sizeof b), itu_str(v, "deep_hash_hex"));
+    assert_string_equal(vec_tohex(b, sizeof b), vec_str(v, "deep_hash_hex"));
     item_dh_stream_free(s);
     free(p);
 }
@@ -228,21 +228,21 @@ static void avro_tag_vectors(void **state)
     ao_buf out, want;
     ao_buf_init(&out);
     ao_buf_init(&want);
-    cJSON_ArrayForEach(v, itu_arr(V, "avro_tag_vectors")) {
+    cJSON_ArrayForEach(v, vec_arr(V, "avro_tag_vectors")) {
         item_tag tags[8];
         size_t n = 0;
         const cJSON *t;
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(v, "tags")) {
             assert_true(n < 8);
-            const char *nm = itu_str(t, "name"), *vl = itu_str(t, "value");
+            const char *nm = vec_str(t, "name"), *vl = vec_str(t, "value");
             tags[n++] = (item_tag){ (const uint8_t *)nm, strlen(nm), (const uint8_t *)vl, strlen(vl) };
         }
         ao_buf_reset(&out);
         assert_int_equal(item_tags_encode(tags, n, &out, NULL), AO_OK);
-        const char *hex = itu_str(v, "avro_hex");
+        const char *hex = vec_str(v, "avro_hex");
         size_t hl = strlen(hex);
         char *got = ao_hex_encode(out.data, out.len);
-        assert_int_equal(out.len, itu_int(v, "avro_len"));
+        assert_int_equal(out.len, vec_int(v, "avro_len"));
         if (hl > 3 && !strcmp(hex + hl - 3, "...")) /* long vectors list a prefix */
             assert_memory_equal(got, hex, hl - 3);
         else
@@ -381,7 +381,7 @@ static void avro_limits(void **state)
 static size_t off(const cJSON *v, const char *k)
 {
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(v, "offsets");
-    return (size_t)itu_int(o, k);
+    return (size_t)vec_int(o, k);
 }
 
 /* All layout facts of one vector item that decodes. */
@@ -389,50 +389,50 @@ static void check_decoded_fields(const cJSON *v, const uint8_t *raw, size_t len,
 {
     ao_buf b;
     ao_buf_init(&b);
-    const char *name = itu_str(v, "name");
-    assert_int_equal(it->sig_type, itu_int(v, "sig_type"));
+    const char *name = vec_str(v, "name");
+    assert_int_equal(it->sig_type, vec_int(v, "sig_type"));
     assert_ptr_equal(it->sig, raw + off(v, "signature"));
     assert_ptr_equal(it->owner, raw + off(v, "owner"));
-    assert_int_equal(itu_b64url(itu_str(v, "signature_b64url"), &b), AO_OK);
+    assert_int_equal(vec_b64url(vec_str(v, "signature_b64url"), &b), AO_OK);
     assert_int_equal(it->sig_len, b.len);
     assert_memory_equal(it->sig, b.data, b.len);
-    assert_int_equal(itu_b64url(itu_str(v, "owner_b64url"), &b), AO_OK);
+    assert_int_equal(vec_b64url(vec_str(v, "owner_b64url"), &b), AO_OK);
     assert_int_equal(it->owner_len, b.len);
     assert_memory_equal(it->owner, b.data, b.len);
-    assert_int_equal(itu_b64url(itu_str(v, "target_b64url"), &b), AO_OK);
+    assert_int_equal(vec_b64url(vec_str(v, "target_b64url"), &b), AO_OK);
     if (b.len) {
         assert_non_null(it->target);
         assert_memory_equal(it->target, b.data, 32);
     } else {
         assert_null(it->target);
     }
-    assert_int_equal(itu_hex(itu_str(v, "anchor_hex"), &b), AO_OK);
+    assert_int_equal(vec_hex(vec_str(v, "anchor_hex"), &b), AO_OK);
     if (b.len) {
         assert_non_null(it->anchor);
         assert_memory_equal(it->anchor, b.data, 32);
     } else {
         assert_null(it->anchor);
     }
-    assert_int_equal(it->ntags, itu_int(v, "tag_count"));
-    assert_int_equal(it->tag_bytes_len, itu_int(v, "tag_bytes_len"));
+    assert_int_equal(it->ntags, vec_int(v, "tag_count"));
+    assert_int_equal(it->tag_bytes_len, vec_int(v, "tag_bytes_len"));
     assert_ptr_equal(it->tag_bytes, raw + off(v, "tags"));
     char *th = ao_hex_encode(it->tag_bytes, it->tag_bytes_len);
-    assert_string_equal(th, itu_str(v, "tags_avro_hex"));
+    assert_string_equal(th, vec_str(v, "tags_avro_hex"));
     free(th);
     assert_ptr_equal(it->data, raw + off(v, "data"));
-    assert_int_equal(it->data_len, itu_int(v, "data_len"));
+    assert_int_equal(it->data_len, vec_int(v, "data_len"));
     assert_int_equal(it->raw_len, len);
 
     char id[ITEM_ID_B64_LEN + 1], addr[AO_ADDRESS_MAX];
     item_id_b64(it, id);
-    assert_string_equal(id, itu_str(v, "id_b64url"));
+    assert_string_equal(id, vec_str(v, "id_b64url"));
     item_owner_address(it, addr);
-    assert_string_equal(addr, itu_str(v, "owner_sha256_address_b64url"));
+    assert_string_equal(addr, vec_str(v, "owner_sha256_address_b64url"));
 
     uint8_t dh[ITEM_DH_LEN];
     item_deep_hash(it, dh);
-    if (strcmp(itu_tohex(dh, sizeof dh), itu_str(v, "deep_hash_hex")))
-        fail_msg("%s: deep hash %s", name, itu_tohex(dh, sizeof dh));
+    if (strcmp(vec_tohex(dh, sizeof dh), vec_str(v, "deep_hash_hex")))
+        fail_msg("%s: deep hash %s", name, vec_tohex(dh, sizeof dh));
 
     /* the 8 element hashes */
     const cJSON *eh = cJSON_GetObjectItemCaseSensitive(v, "deep_hash_element_hashes_hex");
@@ -449,7 +449,7 @@ static void check_decoded_fields(const cJSON *v, const uint8_t *raw, size_t len,
     for (int i = 0; i < 8; i++) {
         uint8_t h[ITEM_DH_LEN];
         item_dh_blob(el[i].p, el[i].n, h);
-        assert_string_equal(itu_tohex(h, sizeof h), cJSON_GetArrayItem(eh, i)->valuestring);
+        assert_string_equal(vec_tohex(h, sizeof h), cJSON_GetArrayItem(eh, i)->valuestring);
         item_dh_list_add_hash(&l, h);
     }
     uint8_t dh2[ITEM_DH_LEN];
@@ -481,12 +481,12 @@ static void valid_items_decode(void **state)
     ao_buf raw;
     ao_buf_init(&raw);
     item *it = malloc(sizeof *it);
-    cJSON_ArrayForEach(v, itu_arr(V, "valid_items")) {
+    cJSON_ArrayForEach(v, vec_arr(V, "valid_items")) {
         ao_error err;
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
-        assert_int_equal(raw.len, itu_int(v, "raw_len"));
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
+        assert_int_equal(raw.len, vec_int(v, "raw_len"));
         if (item_decode(raw.data, raw.len, it, &err))
-            fail_msg("%s: %s", itu_str(v, "name"), err.msg);
+            fail_msg("%s: %s", vec_str(v, "name"), err.msg);
         check_decoded_fields(v, raw.data, raw.len, it);
         n++;
     }
@@ -505,8 +505,8 @@ static void valid_items_reencode(void **state)
     ao_buf_init(&raw);
     ao_buf_init(&out);
     item *it = malloc(sizeof *it);
-    cJSON_ArrayForEach(v, itu_arr(V, "valid_items")) {
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
+    cJSON_ArrayForEach(v, vec_arr(V, "valid_items")) {
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
         assert_int_equal(item_decode(raw.data, raw.len, it, NULL), AO_OK);
         item_fields f = { it->target, it->anchor, it->tags, it->ntags, it->data, it->data_len };
         ao_buf_reset(&out);
@@ -574,8 +574,8 @@ static void check_decode_table(const char *arr, const expect *tab, size_t ntab)
     ao_buf raw;
     ao_buf_init(&raw);
     item *it = malloc(sizeof *it);
-    cJSON_ArrayForEach(v, itu_arr(V, arr)) {
-        const char *name = itu_str(v, "name");
+    cJSON_ArrayForEach(v, vec_arr(V, arr)) {
+        const char *name = vec_str(v, "name");
         const expect *e = NULL;
         for (size_t i = 0; i < ntab; i++)
             if (!strcmp(tab[i].name, name))
@@ -583,8 +583,8 @@ static void check_decode_table(const char *arr, const expect *tab, size_t ntab)
         if (!e)
             fail_msg("%s: no expectation for %s", arr, name);
         seen++;
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
-        assert_int_equal(raw.len, itu_int(v, "raw_len"));
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
+        assert_int_equal(raw.len, vec_int(v, "raw_len"));
         ao_error err;
         memset(&err, 0, sizeof err);
         int rc = item_decode(raw.data, raw.len, it, &err);
@@ -620,9 +620,9 @@ static void edge_table_agrees_with_strict_verdict(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof edge_decode / sizeof edge_decode[0]; i++) {
-        const cJSON *v = itu_find(V, "edge_items", edge_decode[i].name);
+        const cJSON *v = vec_find(V, "edge_items", edge_decode[i].name);
         assert_non_null(v);
-        int strict = itu_verdict(v, "independent_strict");
+        int strict = vec_verdict(v, "independent_strict");
         assert_true(strict == 0 || strict == 1);
         if (!strcmp(edge_decode[i].name, "edge/tag_bytes_over_4096"))
             continue;   /* the one documented deviation, see edge_decode */
@@ -636,10 +636,10 @@ static void decode_every_truncation(void **state)
     (void)state;
     /* every proper prefix of a valid item either fails or decodes with less
      * data; none reads out of bounds (ASan) */
-    const cJSON *v = itu_find(V, "valid_items", "ed25519/target_anchor_5tags_unicode_binary");
+    const cJSON *v = vec_find(V, "valid_items", "ed25519/target_anchor_5tags_unicode_binary");
     ao_buf raw;
     ao_buf_init(&raw);
-    assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
+    assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
     item *it = malloc(sizeof *it);
     size_t data_off = off(v, "data");
     for (size_t n = 0; n < raw.len; n++) {
@@ -701,17 +701,17 @@ static void l1_transactions(void **state)
     (void)state;
     const cJSON *v;
     int n = 0;
-    cJSON_ArrayForEach(v, itu_arr(V, "l1_transactions")) {
+    cJSON_ArrayForEach(v, vec_arr(V, "l1_transactions")) {
         const cJSON *tx = cJSON_GetObjectItemCaseSensitive(v, "tx");
         ao_buf owner, target, last, root, data, sig, tagbuf[16];
         ao_buf_init(&owner); ao_buf_init(&target); ao_buf_init(&last);
         ao_buf_init(&root); ao_buf_init(&data); ao_buf_init(&sig);
-        assert_int_equal(itu_b64url(itu_str(tx, "owner"), &owner), AO_OK);
-        assert_int_equal(itu_b64url(itu_str(tx, "target"), &target), AO_OK);
-        assert_int_equal(itu_b64url(itu_str(tx, "last_tx"), &last), AO_OK);
-        assert_int_equal(itu_b64url(itu_str(tx, "data_root"), &root), AO_OK);
-        assert_int_equal(itu_b64url(itu_str(tx, "data"), &data), AO_OK);
-        assert_int_equal(itu_b64url(itu_str(tx, "signature"), &sig), AO_OK);
+        assert_int_equal(vec_b64url(vec_str(tx, "owner"), &owner), AO_OK);
+        assert_int_equal(vec_b64url(vec_str(tx, "target"), &target), AO_OK);
+        assert_int_equal(vec_b64url(vec_str(tx, "last_tx"), &last), AO_OK);
+        assert_int_equal(vec_b64url(vec_str(tx, "data_root"), &root), AO_OK);
+        assert_int_equal(vec_b64url(vec_str(tx, "data"), &data), AO_OK);
+        assert_int_equal(vec_b64url(vec_str(tx, "signature"), &sig), AO_OK);
         item_tag tags[8];
         size_t nt = 0;
         const cJSON *t;
@@ -719,8 +719,8 @@ static void l1_transactions(void **state)
             assert_true(nt < 8);
             ao_buf_init(&tagbuf[2 * nt]);
             ao_buf_init(&tagbuf[2 * nt + 1]);
-            assert_int_equal(itu_b64url(itu_str(t, "name"), &tagbuf[2 * nt]), AO_OK);
-            assert_int_equal(itu_b64url(itu_str(t, "value"), &tagbuf[2 * nt + 1]), AO_OK);
+            assert_int_equal(vec_b64url(vec_str(t, "name"), &tagbuf[2 * nt]), AO_OK);
+            assert_int_equal(vec_b64url(vec_str(t, "value"), &tagbuf[2 * nt + 1]), AO_OK);
             tags[nt] = (item_tag){ tagbuf[2 * nt].data, tagbuf[2 * nt].len,
                                    tagbuf[2 * nt + 1].data, tagbuf[2 * nt + 1].len };
             nt++;
@@ -734,20 +734,20 @@ static void l1_transactions(void **state)
         } else {
             assert_int_equal(root.len, 0);
         }
-        assert_int_equal((long)data.len, strtol(itu_str(tx, "data_size"), NULL, 10));
+        assert_int_equal((long)data.len, strtol(vec_str(tx, "data_size"), NULL, 10));
         item_l1_tx l1 = {
-            owner.data, owner.len, target.data, target.len, itu_str(tx, "quantity"),
-            itu_str(tx, "reward"), last.data, last.len, tags, nt, data.len,
+            owner.data, owner.len, target.data, target.len, vec_str(tx, "quantity"),
+            vec_str(tx, "reward"), last.data, last.len, tags, nt, data.len,
             root.data, root.len,
         };
         uint8_t dh[ITEM_DH_LEN];
         assert_int_equal(item_l1_signature_data(&l1, dh, NULL), AO_OK);
-        assert_string_equal(itu_tohex(dh, sizeof dh), itu_str(v, "signature_data_deep_hash_hex"));
+        assert_string_equal(vec_tohex(dh, sizeof dh), vec_str(v, "signature_data_deep_hash_hex"));
         /* the owner's RSA-PSS signature (salt 478) is over that deep hash */
         ao_error err;
         if (crypto_verify(CRYPTO_KEY_ARWEAVE, owner.data, owner.len, dh, sizeof dh, sig.data,
                           sig.len, &err))
-            fail_msg("%s: %s", itu_str(v, "name"), err.msg);
+            fail_msg("%s: %s", vec_str(v, "name"), err.msg);
         dh[0] ^= 1;
         assert_int_equal(crypto_verify(CRYPTO_KEY_ARWEAVE, owner.data, owner.len, dh, sizeof dh,
                                        sig.data, sig.len, NULL), AO_EVERIFY);
@@ -756,8 +756,8 @@ static void l1_transactions(void **state)
         char idb[44];
         crypto_sha256(sig.data, sig.len, id);
         ao_b64url_encode_to(id, 32, idb);
-        assert_string_equal(idb, itu_str(v, "id_check_b64url"));
-        assert_string_equal(idb, itu_str(tx, "id"));
+        assert_string_equal(idb, vec_str(v, "id_check_b64url"));
+        assert_string_equal(idb, vec_str(tx, "id"));
         for (size_t i = 0; i < 2 * nt; i++)
             ao_buf_free(&tagbuf[i]);
         ao_buf_free(&owner); ao_buf_free(&target); ao_buf_free(&last);

@@ -8,14 +8,14 @@
 #include <cmocka.h>
 
 #include "item/item.h"
-#include "item_test_util.h"
+#include "vectors.h"
 
 static cJSON *V;
 
 static int load_vectors(void **state)
 {
     (void)state;
-    V = itu_load();
+    V = vec_load();
     return V ? 0 : -1;
 }
 
@@ -34,17 +34,17 @@ static void valid_items_verify(void **state)
     ao_buf raw;
     ao_buf_init(&raw);
     item *it = malloc(sizeof *it);
-    cJSON_ArrayForEach(v, itu_arr(V, "valid_items")) {
+    cJSON_ArrayForEach(v, vec_arr(V, "valid_items")) {
         ao_error err;
-        const char *name = itu_str(v, "name");
-        assert_int_equal(itu_verdict(v, "arbundles_0_11_2"), 1);
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
+        const char *name = vec_str(v, "name");
+        assert_int_equal(vec_verdict(v, "arbundles_0_11_2"), 1);
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
         if (item_verify(raw.data, raw.len, it, &err))
             fail_msg("%s: %s", name, err.msg);
         char id[ITEM_ID_B64_LEN + 1];
         item_id_b64(it, id);
-        assert_string_equal(id, itu_str(v, "id_b64url"));
-        assert_int_equal(it->sig_type, itu_int(v, "sig_type"));
+        assert_string_equal(id, vec_str(v, "id_b64url"));
+        assert_int_equal(it->sig_type, vec_int(v, "sig_type"));
         n++;
     }
     assert_int_equal(n, 17);
@@ -62,16 +62,16 @@ static void edge_items_strict_verdict(void **state)
     int n = 0;
     ao_buf raw;
     ao_buf_init(&raw);
-    cJSON_ArrayForEach(v, itu_arr(V, "edge_items")) {
-        const char *name = itu_str(v, "name");
-        int want = itu_verdict(v, "independent_strict");
+    cJSON_ArrayForEach(v, vec_arr(V, "edge_items")) {
+        const char *name = vec_str(v, "name");
+        int want = vec_verdict(v, "independent_strict");
         assert_true(want == 0 || want == 1);
         if (!strcmp(name, "edge/tag_bytes_over_4096")) {
             assert_int_equal(want, 1);
-            assert_int_equal(itu_verdict(v, "arbundles_0_11_2"), 0);
+            assert_int_equal(vec_verdict(v, "arbundles_0_11_2"), 0);
             want = 0;
         }
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
         ao_error err;
         memset(&err, 0, sizeof err);
         int rc = item_verify(raw.data, raw.len, NULL, &err);
@@ -95,9 +95,9 @@ static void edge_eth_signature_reasons(void **state)
     ao_buf raw;
     ao_buf_init(&raw);
     for (size_t i = 0; i < 3; i++) {
-        const cJSON *v = itu_find(V, "edge_items", names[i]);
+        const cJSON *v = vec_find(V, "edge_items", names[i]);
         assert_non_null(v);
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
         ao_error err;
         assert_int_equal(item_verify(raw.data, raw.len, NULL, &err), AO_EVERIFY);
         if (!strstr(err.msg, "ethereum signature does not verify"))
@@ -133,8 +133,8 @@ static void invalid_items_rejected(void **state)
     size_t n = 0;
     ao_buf raw;
     ao_buf_init(&raw);
-    cJSON_ArrayForEach(v, itu_arr(V, "invalid_items")) {
-        const char *name = itu_str(v, "name");
+    cJSON_ArrayForEach(v, vec_arr(V, "invalid_items")) {
+        const char *name = vec_str(v, "name");
         const expect *e = NULL;
         for (size_t i = 0; i < sizeof invalid_verify / sizeof invalid_verify[0]; i++)
             if (!strcmp(invalid_verify[i].name, name))
@@ -142,8 +142,8 @@ static void invalid_items_rejected(void **state)
         if (!e)
             fail_msg("no expectation for %s", name);
         assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(v, "expected_valid")));
-        assert_int_equal(itu_verdict(v, "independent_strict"), 0);
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &raw), AO_OK);
+        assert_int_equal(vec_verdict(v, "independent_strict"), 0);
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &raw), AO_OK);
         ao_error err;
         memset(&err, 0, sizeof err);
         int rc = item_verify(raw.data, raw.len, NULL, &err);
@@ -179,11 +179,11 @@ static void bundle_vector(void **state)
     ao_buf raw, id;
     ao_buf_init(&raw);
     ao_buf_init(&id);
-    assert_int_equal(itu_b64(itu_str(b, "raw_b64"), &raw), AO_OK);
-    assert_int_equal(raw.len, itu_int(b, "raw_len"));
+    assert_int_equal(vec_b64(vec_str(b, "raw_b64"), &raw), AO_OK);
+    assert_int_equal(raw.len, vec_int(b, "raw_len"));
     item_bundle bl;
     assert_int_equal(item_bundle_parse(raw.data, raw.len, &bl, NULL), AO_OK);
-    assert_int_equal(bl.count, itu_int(b, "count"));
+    assert_int_equal(bl.count, vec_int(b, "count"));
     const cJSON *sizes = cJSON_GetObjectItemCaseSensitive(b, "sizes");
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(b, "ids_b64url");
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(b, "item_names");
@@ -192,12 +192,12 @@ static void bundle_vector(void **state)
     assert_int_equal(bl.count, 3);
     for (size_t i = 0; i < bl.count; i++) {
         assert_int_equal(bl.entries[i].len, (size_t)cJSON_GetArrayItem(sizes, (int)i)->valuedouble);
-        assert_int_equal(itu_b64url(cJSON_GetArrayItem(ids, (int)i)->valuestring, &id), AO_OK);
+        assert_int_equal(vec_b64url(cJSON_GetArrayItem(ids, (int)i)->valuestring, &id), AO_OK);
         assert_memory_equal(bl.entries[i].header_id, id.data, 32);
         /* the entry is the named vector item, byte for byte */
-        const cJSON *v = itu_find(V, "valid_items", cJSON_GetArrayItem(names, (int)i)->valuestring);
+        const cJSON *v = vec_find(V, "valid_items", cJSON_GetArrayItem(names, (int)i)->valuestring);
         assert_non_null(v);
-        assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &id), AO_OK);
+        assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &id), AO_OK);
         assert_int_equal(id.len, bl.entries[i].len);
         assert_memory_equal(id.data, bl.entries[i].raw, id.len);
         items[i] = bl.entries[i].raw;
@@ -226,7 +226,7 @@ static void bundle_bad_header_id(void **state)
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(bad, "expected_valid")));
     ao_buf raw;
     ao_buf_init(&raw);
-    assert_int_equal(itu_b64(itu_str(bad, "raw_b64"), &raw), AO_OK);
+    assert_int_equal(vec_b64(vec_str(bad, "raw_b64"), &raw), AO_OK);
     item_bundle bl;
     assert_int_equal(item_bundle_parse(raw.data, raw.len, &bl, NULL), AO_OK);
     item_bundle_free(&bl);
@@ -242,7 +242,7 @@ static void bundle_layout_rejections(void **state)
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(V, "bundle");
     ao_buf raw;
     ao_buf_init(&raw);
-    assert_int_equal(itu_b64(itu_str(b, "raw_b64"), &raw), AO_OK);
+    assert_int_equal(vec_b64(vec_str(b, "raw_b64"), &raw), AO_OK);
     item_bundle bl;
     ao_error err;
     /* truncated by one byte: the last item runs past the end */
@@ -284,7 +284,7 @@ static void bundle_layout_rejections(void **state)
 /* Wallet JSON for a vector key (see crypto_wallet_parse). */
 static crypto_wallet *vector_wallet(const char *key)
 {
-    const cJSON *k = itu_find(V, "keys", key);
+    const cJSON *k = vec_find(V, "keys", key);
     assert_non_null(k);
     char *json = NULL;
     if (!strcmp(key, "rsa4096")) {
@@ -293,8 +293,8 @@ static crypto_wallet *vector_wallet(const char *key)
         ao_buf seed, pub;
         ao_buf_init(&seed);
         ao_buf_init(&pub);
-        assert_int_equal(itu_hex(itu_str(k, "seed_hex"), &seed), AO_OK);
-        assert_int_equal(itu_hex(itu_str(k, "public_key_hex"), &pub), AO_OK);
+        assert_int_equal(vec_hex(vec_str(k, "seed_hex"), &seed), AO_OK);
+        assert_int_equal(vec_hex(vec_str(k, "public_key_hex"), &pub), AO_OK);
         char *d = ao_b64url_encode(seed.data, seed.len), *x = ao_b64url_encode(pub.data, pub.len);
         json = malloc(256);
         snprintf(json, 256, "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"d\":\"%s\",\"x\":\"%s\"}", d, x);
@@ -306,8 +306,8 @@ static crypto_wallet *vector_wallet(const char *key)
         ao_buf priv, pub;
         ao_buf_init(&priv);
         ao_buf_init(&pub);
-        assert_int_equal(itu_hex(itu_str(k, "private_key_hex"), &priv), AO_OK);
-        assert_int_equal(itu_hex(itu_str(k, "public_key_uncompressed_hex"), &pub), AO_OK);
+        assert_int_equal(vec_hex(vec_str(k, "private_key_hex"), &priv), AO_OK);
+        assert_int_equal(vec_hex(vec_str(k, "public_key_uncompressed_hex"), &pub), AO_OK);
         char *d = ao_b64url_encode(priv.data, 32), *x = ao_b64url_encode(pub.data + 1, 32),
              *y = ao_b64url_encode(pub.data + 33, 32);
         json = malloc(512);
@@ -336,15 +336,15 @@ static void vector_fields(const cJSON *v, vec_fields *vf)
     memset(vf, 0, sizeof *vf);
     for (int i = 0; i < 20; i++)
         ao_buf_init(&vf->bufs[i]);
-    if (itu_str(in, "target_b64url")) {
-        assert_int_equal(itu_b64url(itu_str(in, "target_b64url"), &vf->bufs[0]), AO_OK);
+    if (vec_str(in, "target_b64url")) {
+        assert_int_equal(vec_b64url(vec_str(in, "target_b64url"), &vf->bufs[0]), AO_OK);
         vf->f.target = vf->bufs[0].data;
     }
-    if (itu_str(in, "anchor_hex")) {
-        assert_int_equal(itu_hex(itu_str(in, "anchor_hex"), &vf->bufs[1]), AO_OK);
+    if (vec_str(in, "anchor_hex")) {
+        assert_int_equal(vec_hex(vec_str(in, "anchor_hex"), &vf->bufs[1]), AO_OK);
         vf->f.anchor = vf->bufs[1].data;
     }
-    assert_int_equal(itu_b64(itu_str(in, "data_b64"), &vf->bufs[2]), AO_OK);
+    assert_int_equal(vec_b64(vec_str(in, "data_b64"), &vf->bufs[2]), AO_OK);
     vf->f.data = vf->bufs[2].data;
     vf->f.data_len = vf->bufs[2].len;
     const cJSON *t;
@@ -352,8 +352,8 @@ static void vector_fields(const cJSON *v, vec_fields *vf)
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(in, "tags")) {
         assert_true(n < 8);
         ao_buf *nb = &vf->bufs[3 + 2 * n], *vb = &vf->bufs[4 + 2 * n];
-        assert_int_equal(itu_hex(itu_str(t, "name_hex"), nb), AO_OK);
-        assert_int_equal(itu_hex(itu_str(t, "value_hex"), vb), AO_OK);
+        assert_int_equal(vec_hex(vec_str(t, "name_hex"), nb), AO_OK);
+        assert_int_equal(vec_hex(vec_str(t, "value_hex"), vb), AO_OK);
         vf->tags[n] = (item_tag){ nb->data, nb->len, vb->data, vb->len };
         n++;
     }
@@ -370,7 +370,7 @@ static void vector_fields_free(vec_fields *vf)
 static void round_trip(const char *key, const char *vec_name, int deterministic)
 {
     crypto_wallet *w = vector_wallet(key);
-    const cJSON *v = itu_find(V, "valid_items", vec_name);
+    const cJSON *v = vec_find(V, "valid_items", vec_name);
     assert_non_null(v);
     vec_fields vf;
     vector_fields(v, &vf);
@@ -393,7 +393,7 @@ static void round_trip(const char *key, const char *vec_name, int deterministic)
     assert_int_equal(it->owner_len, ol);
     assert_memory_equal(it->owner, owner, ol);
     /* same layout as the vector apart from the signature bytes */
-    assert_int_equal(itu_b64(itu_str(v, "raw_b64"), &want), AO_OK);
+    assert_int_equal(vec_b64(vec_str(v, "raw_b64"), &want), AO_OK);
     assert_int_equal(out.len, want.len);
     size_t so = 2 + it->sig_len;
     assert_memory_equal(out.data + so, want.data + so, out.len - so);

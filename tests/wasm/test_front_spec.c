@@ -1,7 +1,7 @@
 /*
  * test_front_spec.c - the WebAssembly front-end (decoder + validator) over
  * the spec suite (core/ and memory64/ of shared/wasm-spec, located via
- * AO_SHARED, ../shared or /work/shared): every binary module must decode
+ * $AO_SHARED or ../shared): every binary module must decode
  * and validate (assert_unlinkable / assert_uninstantiable ones too), every
  * malformed one must fail in the decoder with AO_EFORMAT, every invalid one
  * must decode and then fail validation with AO_EINVAL. Text modules are
@@ -21,6 +21,7 @@
 
 #include "base/base.h"
 #include "wasm/wasm_module.h"
+#include "vectors.h"
 
 enum { ST_OK, ST_DECODE, ST_VALIDATE };
 
@@ -51,15 +52,10 @@ static bool dir_exists(const char *p)
 
 static const char *find_shared(void)
 {
-    const char *env = getenv("AO_SHARED");
-    if (env && dir_exists(env))
-        snprintf(shared_dir, sizeof shared_dir, "%s", env);
-    else if (dir_exists("../shared"))
-        snprintf(shared_dir, sizeof shared_dir, "../shared");
-    else if (dir_exists("/work/shared"))
-        snprintf(shared_dir, sizeof shared_dir, "/work/shared");
-    else
+    const char *dir = vec_shared_dir();
+    if (!dir || !dir_exists(dir))
         return NULL;
+    snprintf(shared_dir, sizeof shared_dir, "%s", dir);
     return shared_dir;
 }
 

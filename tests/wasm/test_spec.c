@@ -7,7 +7,7 @@
  *   PATH is a .json script or a folder of them; a relative PATH that does not
  *   exist is also looked up under SHARED/wasm-spec/. Without PATH it runs
  *   SHARED/wasm-spec/core and SHARED/wasm-spec/memory64, where SHARED is
- *   $AO_SHARED, else ../shared (from the repo root), else /work/shared.
+ *   $AO_SHARED (set by the Makefile), else ../shared from the repo root.
  *   -v prints every failure (not only the first few per script) and notes
  *   (trap text differences, malformed modules refused as invalid).
  *
@@ -42,6 +42,7 @@
 
 #include "base/base.h"
 #include "wasm/wasm.h"
+#include "vectors.h"
 
 #define MAX_SHOWN_FAILURES 15
 #define KNOWN_FAILURES_FILE "tests/wasm/spec_known_failures.txt"
@@ -128,18 +129,6 @@ static const char *spec_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static const char *spec_type_name(uint8_t t)
-{
-    switch (t) {
-    case WASM_I32: return "i32";
-    case WASM_I64: return "i64";
-    case WASM_F32: return "f32";
-    case WASM_F64: return "f64";
-    case WASM_FUNCREF: return "funcref";
-    case WASM_EXTERNREF: return "externref";
-    default: return "?";
-    }
-}
 
 static int spec_type_of(const char *s)
 {
@@ -157,10 +146,10 @@ static void spec_fmt_val(const wasm_val *v, char *out, size_t n)
 {
     switch (v->type) {
     case WASM_I32: case WASM_F32:
-        snprintf(out, n, "%s:0x%08" PRIx32, spec_type_name(v->type), v->of.i32);
+        snprintf(out, n, "%s:0x%08" PRIx32, wasm_valtype_name(v->type), v->of.i32);
         break;
     case WASM_I64: case WASM_F64:
-        snprintf(out, n, "%s:0x%016" PRIx64, spec_type_name(v->type), v->of.i64);
+        snprintf(out, n, "%s:0x%016" PRIx64, wasm_valtype_name(v->type), v->of.i64);
         break;
     case WASM_FUNCREF:
         snprintf(out, n, "funcref:%p", (void *)v->of.func);
@@ -229,7 +218,7 @@ static bool spec_match(const cJSON *j, const wasm_val *v, char *why, size_t n)
         return false;
     }
     if (v->type != t) {
-        snprintf(why, n, "expected a %s, got %s", spec_type_name((uint8_t)t), got);
+        snprintf(why, n, "expected a %s, got %s", wasm_valtype_name((uint8_t)t), got);
         return false;
     }
     if (t == WASM_F32 && s && !strncmp(s, "nan:", 4)) {
@@ -251,7 +240,7 @@ static bool spec_match(const cJSON *j, const wasm_val *v, char *why, size_t n)
         /* a reference with no value: any non-null reference */
         bool ok = (t == WASM_FUNCREF) ? v->of.func != NULL
                   : (t == WASM_EXTERNREF) ? v->of.ext != NULL : false;
-        if (!ok) snprintf(why, n, "expected a non-null %s, got %s", spec_type_name((uint8_t)t), got);
+        if (!ok) snprintf(why, n, "expected a non-null %s, got %s", wasm_valtype_name((uint8_t)t), got);
         return ok;
     }
     wasm_val e;
@@ -1026,13 +1015,8 @@ static void spec_run_path(spec_totals *t, const char *path)
 
 static const char *spec_shared_dir(void)
 {
-    static char buf[4096];
-    const char *env = getenv("AO_SHARED");
-    struct stat st;
-    if (env && *env) return env;
-    if (stat("../shared/wasm-spec", &st) == 0) return "../shared";
-    snprintf(buf, sizeof buf, "/work/shared");
-    return buf;
+    const char *dir = vec_shared_dir();
+    return dir ? dir : "../shared";
 }
 
 int main(int argc, char **argv)

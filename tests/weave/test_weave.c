@@ -1,7 +1,8 @@
 /* test_weave.c - the weave store: put/get round trip, idempotent put,
  * invalid items refused with the reason, bundles (nested too) indexed with
- * bundledIn, block assignment (instant and interval), corruption of blob
- * bytes detected on read, reopen, concurrent puts (group commit), blocks
+ * bundledIn, block assignment (instant and interval), corruption of stored
+ * bytes detected on read (blob file and SQLite), small and large items,
+ * reopen, concurrent puts (group commit), blocks
  * query and info. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include "weave_test_util.h"
 
@@ -31,11 +33,14 @@ static int teardown(void **state)
     return 0;
 }
 
-static weave *open_instant(const char *dir)
+/* instant blocks; in_files: every item's bytes in the blob files */
+static weave *open_mode(const char *dir, bool in_files)
 {
     weave_options o;
     weave_options_default(&o);
     o.block_interval_ms = 0;
+    if (in_files)
+        o.inline_max = 0;
     weave *w = NULL;
     ao_error err;
     int r = weave_open(dir, &o, &w, &err);
@@ -43,6 +48,11 @@ static weave *open_instant(const char *dir)
         fprintf(stderr, "open: %s\n", err.msg);
     assert_int_equal(r, AO_OK);
     return w;
+}
+
+static weave *open_instant(const char *dir)
+{
+    return open_mode(dir, false);
 }
 
 static void put_get_round_trip(void **state)
@@ -429,11 +439,11 @@ static void pending_until_sealed(void **state)
     wtu_rmdir(dir);
 }
 
-static void corruption_detected(void **state)
+static void corruption_in_blob_file_detected(void **state)
 {
     (void)state;
     char *dir = wtu_tmpdir();
-    weave *w = open_instant(dir);
+    weave *w = open_mode(dir, true);
     ao_buf a, b, got;
     ao_buf_init(&a); ao_buf_init(&b); ao_buf_init(&got);
     char ida[WEAVE_ID_MAX], idb[WEAVE_ID_MAX];
@@ -453,7 +463,7 @@ static void corruption_detected(void **state)
     c ^= 0x10;
     assert_int_equal(pwrite(fd, &c, 1, at), 1);
     close(fd);
-    w = open_instant(dir);
+    w = open_mode(dir, true);
     ao_error err;
     assert_int_equal(weave_get(w, ida, &got, &err), AO_EIO);
     assert_non_null(strstr(err.msg, "checksum"));
@@ -476,7 +486,7 @@ static void truncated_tail_recovered(void **state)
     /* bytes written to the blob file but never indexed (a crash between
      * the blob write and the commit) are cut off at open */
     char *dir = wtu_tmpdir();
-    weave *w = open_instant(dir);
+    weave *w = open_mode(dir, true);
     ao_buf a, b, got;
     ao_buf_init(&a); ao_buf_init(&b); ao_buf_init(&got);
     char ida[WEAVE_ID_MAX], idb[WEAVE_ID_MAX];
@@ -489,7 +499,7 @@ static void truncated_tail_recovered(void **state)
     int fd = open(path, O_WRONLY | O_APPEND);
     assert_int_equal(write(fd, "garbage-tail", 12), 12);
     close(fd);
-    w = open_instant(dir);
+    w = open_mode(dir, true);
     assert_int_equal(weave_put(w, b.data, b.len, 0, NULL, NULL), AO_OK);
     assert_int_equal(weave_get(w, idb, &got, NULL), AO_OK);
     assert_memory_equal(got.data, b.data, b.len);
@@ -497,6 +507,84 @@ static void truncated_tail_recovered(void **state)
     assert_int_equal(weave_get(w, ida, &got, NULL), AO_OK);
     weave_close(w);
     ao_buf_free(&a); ao_buf_free(&b); ao_buf_free(&got);
+    wtu_rmdir(dir);
+}
+
+static void corruption_in_sqlite_detected(void **state)
+{
+    (void)state;
+    /* small items keep their bytes in SQLite: damage them there */
+    char *dir = wtu_tmpdir();
+    weave *w = open_instant(dir);
+    ao_buf a, got;
+    ao_buf_init(&a);
+    ao_buf_init(&got);
+    char ida[WEAVE_ID_MAX];
+    assert_int_equal(wtu_item(W1, NULL, 0, NULL, "inline item", 11, &a, ida), 0);
+    assert_int_equal(weave_put(w, a.data, a.len, 0, NULL, NULL), AO_OK);
+    weave_close(w);
+    char path[512];
+    snprintf(path, sizeof path, "%s/index.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    a.data[a.len - 2] ^= 0x01;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE blobs SET raw=?1 WHERE seq=(SELECT blob FROM items WHERE id=?2)",
+                                        -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_blob(st, 1, a.data, (int)a.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ida, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    w = open_instant(dir);
+    ao_error err;
+    assert_int_equal(weave_get(w, ida, &got, &err), AO_EIO);
+    assert_non_null(strstr(err.msg, "checksum"));
+    assert_int_equal(got.len, 0);
+    weave_close(w);
+    ao_buf_free(&a);
+    ao_buf_free(&got);
+    wtu_rmdir(dir);
+}
+
+static void large_and_small_items_mixed(void **state)
+{
+    (void)state;
+    /* items above inline_max go to the blob file, the others to SQLite;
+     * both read back, bundles of either kind too */
+    char *dir = wtu_tmpdir();
+    weave_options o;
+    weave_options_default(&o);
+    o.block_interval_ms = 0;
+    o.inline_max = 600;
+    weave *w;
+    assert_int_equal(weave_open(dir, &o, &w, NULL), AO_OK);
+    static uint8_t big[5000];
+    memset(big, 'B', sizeof big);
+    ao_buf s1, b1, outer, got;
+    ao_buf_init(&s1); ao_buf_init(&b1); ao_buf_init(&outer); ao_buf_init(&got);
+    char ids1[WEAVE_ID_MAX], idb[WEAVE_ID_MAX], nested[4][WEAVE_ID_MAX];
+    assert_int_equal(wtu_item(W1, NULL, 0, NULL, "s", 1, &s1, ids1), 0);
+    assert_int_equal(wtu_item(W1, NULL, 0, NULL, big, sizeof big, &b1, idb), 0);
+    make_nested(&outer, nested);
+    assert_int_equal(weave_put(w, s1.data, s1.len, 0, NULL, NULL), AO_OK);
+    assert_int_equal(weave_put(w, b1.data, b1.len, 0, NULL, NULL), AO_OK);
+    assert_int_equal(weave_put(w, outer.data, outer.len, 0, NULL, NULL), AO_OK);
+    weave_close(w);
+    assert_int_equal(weave_open(dir, &o, &w, NULL), AO_OK);
+    assert_int_equal(weave_get(w, ids1, &got, NULL), AO_OK);
+    assert_memory_equal(got.data, s1.data, s1.len);
+    ao_buf_reset(&got);
+    assert_int_equal(weave_get(w, idb, &got, NULL), AO_OK);
+    assert_memory_equal(got.data, b1.data, b1.len);
+    for (int i = 0; i < 4; i++) {
+        ao_buf_reset(&got);
+        assert_int_equal(weave_get(w, nested[i], &got, NULL), AO_OK);
+        assert_int_equal(item_verify(got.data, got.len, NULL, NULL), 0);
+    }
+    weave_close(w);
+    ao_buf_free(&s1); ao_buf_free(&b1); ao_buf_free(&outer); ao_buf_free(&got);
     wtu_rmdir(dir);
 }
 
@@ -568,7 +656,9 @@ int main(void)
         cmocka_unit_test(instant_blocks),
         cmocka_unit_test(interval_blocks),
         cmocka_unit_test(pending_until_sealed),
-        cmocka_unit_test(corruption_detected),
+        cmocka_unit_test(corruption_in_blob_file_detected),
+        cmocka_unit_test(corruption_in_sqlite_detected),
+        cmocka_unit_test(large_and_small_items_mixed),
         cmocka_unit_test(truncated_tail_recovered),
         cmocka_unit_test(concurrent_puts_group_commit),
     };

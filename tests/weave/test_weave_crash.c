@@ -1,5 +1,6 @@
 /* test_weave_crash.c - durability under kill -9: a forked writer process
- * (two threads putting small items, some of them bundles) reports each id
+ * (two threads putting small items, some of them bundles; rounds alternate
+ * instant/interval blocks and bytes inside SQLite / in blob files) reports each id
  * on a pipe only after weave_put() returned; the parent SIGKILLs it at a
  * random moment, reopens the weave and checks that every acknowledged item
  * is there, intact and verifying, and that the index and the blobs agree
@@ -61,6 +62,8 @@ static void child(const char *dir, int fd, int round)
     weave_options o;
     weave_options_default(&o);
     o.block_interval_ms = round % 2 ? 0 : 5;   /* instant and interval rounds */
+    if ((round / 2) % 2)
+        o.inline_max = 0;                      /* bytes in the blob files */
     weave *w;
     if (weave_open(dir, &o, &w, NULL))
         _exit(2);

@@ -66,6 +66,7 @@ $(AOS_ROOT)/aos/embed-test.c: $(AOS_ROOT)/aos/embed aos/glue/loader.lua $(AOS_TE
 	$(AOS_ROOT)/aos/embed $@ tests/aos/lua $(AOS_TEST_LUA) @loader=aos/glue/loader.lua
 
 $(AOS_OBJ_DIR)/embed-%.o: $(AOS_ROOT)/aos/embed-%.c aos/glue/aos_glue.h
+	@mkdir -p $(dir $@)
 	$(EMCC) $(AOS_CFLAGS) -Iaos/glue -c $< -o $@
 
 # Link in a directory of its own: emcc writes the JS glue beside the wasm.

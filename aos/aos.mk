@@ -66,6 +66,7 @@ $(AOS_ROOT)/aos/embed-test.c: $(AOS_ROOT)/aos/embed aos/glue/loader.lua $(AOS_TE
 	$(AOS_ROOT)/aos/embed $@ tests/aos/lua $(AOS_TEST_LUA) @loader=aos/glue/loader.lua
 
 $(AOS_OBJ_DIR)/embed-%.o: $(AOS_ROOT)/aos/embed-%.c aos/glue/aos_glue.h
+	@mkdir -p $(dir $@)
 	$(EMCC) $(AOS_CFLAGS) -Iaos/glue -c $< -o $@
 
 # Link in a directory of its own: emcc writes the JS glue beside the wasm.
@@ -90,3 +91,7 @@ $(AOS_ROOT)/aos-native/json.so: aos/glue/json.c
 FORCE:
 aos: $(AOS_ROOT)/aos.wasm $(AOS_ROOT)/aos-test.wasm
 aos-native: $(AOS_ROOT)/aos-native/json.so
+
+# The json module's fuzz target links Debian's native Lua 5.3.
+build/fuzz/fuzz_aos_json: FUZZ_CFLAGS += -I/usr/include/lua5.3
+build/fuzz/fuzz_aos_json: LIBS += -llua5.3

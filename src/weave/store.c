@@ -859,46 +859,123 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int weave_put(weave *w, const uint8_t *raw, size_t len, unsigned flags,
-              weave_put_result *res, ao_error *err)
+int weave_put_many(weave *w, const uint8_t *const *raws, const size_t *lens, size_t n,
+                   unsigned flags, weave_put_result *res, ao_error *err)
 {
-    put_req q;
-    memset(&q, 0, sizeof q);
-    q.raw = raw;
-    q.len = len;
+    if (n == 0)
+        return AO_OK;
+    put_req *q = calloc(n, sizeof *q);
     item *it = malloc(sizeof *it);
-    if (!it)
-        return ao_err_set(err, AO_ENOMEM, "weave: out of memory");
-    int r = collect(&q, raw, len, -1, 0, !(flags & WEAVE_PUT_NOVERIFY), it, err);
-    free(it);
-    if (r) {
-        req_free_entries(&q);
-        return r;
+    int r = AO_OK;
+    if (!q || !it) {
+        r = ao_err_set(err, AO_ENOMEM, "weave: out of memory");
+        goto done;
     }
+    /* decode and verify everything first: one bad item refuses them all */
+    for (size_t i = 0; i < n && !r; i++) {
+        q[i].raw = raws[i];
+        q[i].len = lens[i];
+        r = collect(&q[i], raws[i], lens[i], -1, 0, !(flags & WEAVE_PUT_NOVERIFY), it, err);
+        if (r && n > 1)
+            ao_err_wrap(err, "item %zu", i);
+    }
+    if (r)
+        goto done;
     pthread_mutex_lock(&w->mu);
     if (w->stop) {
         pthread_mutex_unlock(&w->mu);
-        req_free_entries(&q);
-        return ao_err_set(err, AO_ESTATE, "weave: closing");
+        r = ao_err_set(err, AO_ESTATE, "weave: closing");
+        goto done;
     }
-    if (w->tail)
-        w->tail->next = &q;
-    else
-        w->head = &q;
-    w->tail = &q;
+    for (size_t i = 0; i < n; i++) {
+        if (w->tail)
+            w->tail->next = &q[i];
+        else
+            w->head = &q[i];
+        w->tail = &q[i];
+    }
     pthread_cond_signal(&w->cv_work);
-    while (!q.done)
-        pthread_cond_wait(&w->cv_done, &w->mu);
+    for (size_t i = 0; i < n; i++)
+        while (!q[i].done)
+            pthread_cond_wait(&w->cv_done, &w->mu);
     pthread_mutex_unlock(&w->mu);
-    req_free_entries(&q);
-    if (q.rc) {
-        if (err)
-            *err = q.err;
-        return q.rc;
+    for (size_t i = 0; i < n; i++) {
+        if (q[i].rc && !r) {
+            r = q[i].rc;
+            if (err)
+                *err = q[i].err;
+        }
+        if (res)
+            res[i] = q[i].res;
     }
+done:
+    if (q)
+        for (size_t i = 0; i < n; i++)
+            req_free_entries(&q[i]);
+    free(q);
+    free(it);
+    return r;
+}
+
+int weave_put(weave *w, const uint8_t *raw, size_t len, unsigned flags,
+              weave_put_result *res, ao_error *err)
+{
+    return weave_put_many(w, &raw, &len, 1, flags, res, err);
+}
+
+int weave_put_bundle(weave *w, const uint8_t *raw, size_t len, unsigned flags,
+                     weave_put_result **res, size_t *n, ao_error *err)
+{
     if (res)
-        *res = q.res;
-    return AO_OK;
+        *res = NULL;
+    if (n)
+        *n = 0;
+    item_bundle b;
+    int r = item_bundle_parse(raw, len, &b, err);
+    if (r)
+        return r;
+    const uint8_t **raws = malloc((b.count ? b.count : 1) * sizeof *raws);
+    size_t *lens = malloc((b.count ? b.count : 1) * sizeof *lens);
+    weave_put_result *out = calloc(b.count ? b.count : 1, sizeof *out);
+    if (!raws || !lens || !out) {
+        r = ao_err_set(err, AO_ENOMEM, "weave: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < b.count && !r; i++) {
+        uint8_t id[ITEM_ID_LEN];
+        item *it = malloc(sizeof *it);
+        if (!it) {
+            r = ao_err_set(err, AO_ENOMEM, "weave: out of memory");
+            break;
+        }
+        r = item_decode(b.entries[i].raw, b.entries[i].len, it, err);
+        if (!r) {
+            item_id(it, id);
+            if (memcmp(id, b.entries[i].header_id, ITEM_ID_LEN) != 0)
+                r = ao_err_set(err, AO_EFORMAT, "bundle item %zu: header id does not match the item's id", i);
+        } else {
+            ao_err_wrap(err, "bundle item %zu", i);
+        }
+        free(it);
+        raws[i] = b.entries[i].raw;
+        lens[i] = b.entries[i].len;
+    }
+    if (!r)
+        r = weave_put_many(w, raws, lens, b.count, flags, out, err);
+    if (!r) {
+        if (n)
+            *n = b.count;
+        if (res) {
+            *res = out;
+            out = NULL;
+        }
+    }
+done:
+    free(raws);
+    free(lens);
+    free(out);
+    item_bundle_free(&b);
+    return r;
 }
 
 /* ---- open / close ---- */
@@ -1007,6 +1084,8 @@ int weave_open(const char *dir, const weave_options *opt, weave **out, ao_error 
         weave_options_default(&w->opt);
     if (!w->opt.max_batch)
         w->opt.max_batch = 4096;
+    if (w->opt.inline_max > (1u << 30))   /* SQLite binds lengths as int */
+        w->opt.inline_max = 1u << 30;
     w->blob_fd = -1;
     ao_buf_init(&w->wbuf);
     pthread_mutex_init(&w->mu, NULL);

@@ -140,6 +140,21 @@ typedef struct weave_put_result {
 int weave_put(weave *w, const uint8_t *raw, size_t len, unsigned flags,
               weave_put_result *res, ao_error *err);
 
+/* Put n items in one go: all are decoded/verified first (one invalid item
+ * refuses them all, the error names its index), then queued together so
+ * they share group commits. res (may be NULL) gets n results. Returns
+ * once all are durable. Batches hold up to max_batch items, so a commit
+ * failure may leave some stored: a retry is safe (idempotent). */
+int weave_put_many(weave *w, const uint8_t *const *raws, const size_t *lens, size_t n,
+                   unsigned flags, weave_put_result *res, ao_error *err);
+
+/* Put the items of a bare ANS-104 bundle (no enclosing item, e.g. the
+ * data of an L1 transaction): each becomes a top-level item (bundled_in
+ * empty; bundles inside them are indexed as for weave_put). Header ids
+ * must match. *res (may be NULL; free()) gets *n results. */
+int weave_put_bundle(weave *w, const uint8_t *raw, size_t len, unsigned flags,
+                     weave_put_result **res, size_t *n, ao_error *err);
+
 /* ---- get ---- */
 
 /* Raw item bytes by b64url id (appended to out), CRC-checked.

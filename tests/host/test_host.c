@@ -294,6 +294,20 @@ static void message_larger_than_the_stack_is_refused(void **state)
     host_process_free(p);
 }
 
+/* The loader reports a response it cannot encode as a failure. */
+static void unencodable_response_is_an_error(void **state)
+{
+    (void)state;
+    host_process *p = new_proc(NULL);
+    host_result r;
+    run(p, "Fn", "", 1, &r);
+    assert_non_null(r.error);
+    assert_non_null(strstr(r.error, "result is not encodable: json: unexpected type 'function'"));
+    host_result_free(&r);
+    expect_output(p, NULL, "", 2, "count=1 time=2 json={\\\"a\\\":1}");
+    host_process_free(p);
+}
+
 static void bad_message_json_is_an_error(void **state)
 {
     (void)state;
@@ -511,6 +525,7 @@ int main(void)
         cmocka_unit_test(memory_limit_is_an_error_and_rolls_back),
         cmocka_unit_test(output_out_of_buffer_memory_rolls_back),
         cmocka_unit_test(message_larger_than_the_stack_is_refused),
+        cmocka_unit_test(unencodable_response_is_an_error),
         cmocka_unit_test(bad_message_json_is_an_error),
         cmocka_unit_test(sandbox_is_deterministic),
         cmocka_unit_test(embedded_modules_are_required_by_name),

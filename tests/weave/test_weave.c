@@ -588,6 +588,86 @@ static void large_and_small_items_mixed(void **state)
     wtu_rmdir(dir);
 }
 
+static void put_many_all_or_nothing(void **state)
+{
+    (void)state;
+    char *dir = wtu_tmpdir();
+    weave *w = open_instant(dir);
+    ao_buf b[3];
+    char ids[3][WEAVE_ID_MAX];
+    const uint8_t *raws[4];
+    size_t lens[4];
+    for (int i = 0; i < 3; i++) {
+        ao_buf_init(&b[i]);
+        char d = (char)('0' + i);
+        assert_int_equal(wtu_item(W1, NULL, 0, NULL, &d, 1, &b[i], ids[i]), 0);
+        raws[i] = b[i].data;
+        lens[i] = b[i].len;
+    }
+    raws[3] = b[0].data;   /* the first again, in the same call */
+    lens[3] = b[0].len;
+    b[1].data[b[1].len - 1] ^= 1;
+    ao_error err;
+    weave_put_result res[4];
+    assert_int_equal(weave_put_many(w, raws, lens, 4, 0, res, &err), AO_EVERIFY);
+    assert_non_null(strstr(err.msg, "item 1"));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(weave_has(w, ids[i], NULL), AO_ENOTFOUND);
+    b[1].data[b[1].len - 1] ^= 1;
+    assert_int_equal(weave_put_many(w, raws, lens, 4, 0, res, &err), AO_OK);
+    assert_true(res[0].is_new && res[1].is_new && res[2].is_new);
+    assert_false(res[3].is_new);
+    assert_string_equal(res[3].id, ids[0]);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(res[i].id, ids[i]);
+        assert_int_equal(weave_has(w, ids[i], NULL), AO_OK);
+        ao_buf_free(&b[i]);
+    }
+    weave_close(w);
+    wtu_rmdir(dir);
+}
+
+static void put_bare_bundle(void **state)
+{
+    (void)state;
+    char *dir = wtu_tmpdir();
+    weave *w = open_instant(dir);
+    ao_buf x, y, bundle, got;
+    ao_buf_init(&x); ao_buf_init(&y); ao_buf_init(&bundle); ao_buf_init(&got);
+    char idx[WEAVE_ID_MAX], idy[WEAVE_ID_MAX];
+    const char *t[] = { "Type=Message" };
+    assert_int_equal(wtu_item(W1, t, 1, NULL, "x", 1, &x, idx), 0);
+    assert_int_equal(wtu_item(W2, t, 1, NULL, "y", 1, &y, idy), 0);
+    const uint8_t *p[2] = { x.data, y.data };
+    size_t l[2] = { x.len, y.len };
+    assert_int_equal(item_bundle_write(p, l, 2, &bundle, NULL), 0);
+    /* a wrong header id is refused */
+    bundle.data[64] ^= 1;   /* first entry's id: after count (32) and size (32) */
+    ao_error err;
+    weave_put_result *res = NULL;
+    size_t n = 0;
+    assert_int_equal(weave_put_bundle(w, bundle.data, bundle.len, 0, &res, &n, &err), AO_EFORMAT);
+    assert_non_null(strstr(err.msg, "header id"));
+    assert_null(res);
+    assert_int_equal(weave_has(w, idy, NULL), AO_ENOTFOUND);
+    bundle.data[64] ^= 1;
+    assert_int_equal(weave_put_bundle(w, bundle.data, bundle.len, 0, &res, &n, &err), AO_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(res[0].id, idx);
+    assert_string_equal(res[1].id, idy);
+    assert_true(res[0].is_new && res[1].is_new);
+    free(res);
+    weave_item_meta m;
+    assert_int_equal(weave_get_meta(w, idy, 0, &m, NULL), AO_OK);
+    assert_string_equal(m.bundled_in, "");
+    weave_meta_free(&m);
+    assert_int_equal(weave_get(w, idx, &got, NULL), AO_OK);
+    assert_memory_equal(got.data, x.data, x.len);
+    weave_close(w);
+    ao_buf_free(&x); ao_buf_free(&y); ao_buf_free(&bundle); ao_buf_free(&got);
+    wtu_rmdir(dir);
+}
+
 typedef struct { weave *w; int t; int n; int fails; char (*ids)[WEAVE_ID_MAX]; } thr_arg;
 
 static void *putter(void *p)
@@ -645,6 +725,83 @@ static void concurrent_puts_group_commit(void **state)
     wtu_rmdir(dir);
 }
 
+typedef struct { weave *w; int *stop; int errors; long queries; } reader_arg;
+
+static void *reader(void *p)
+{
+    reader_arg *a = p;
+    while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE)) {
+        weave_tx_filter f;
+        weave_tx_filter_init(&f);
+        f.first = 5;
+        weave_tx_page pg;
+        ao_error err;
+        if (weave_query_transactions(a->w, &f, &pg, &err)) {
+            a->errors++;
+            continue;
+        }
+        ao_buf got;
+        ao_buf_init(&got);
+        for (size_t i = 0; i < pg.n; i++) {
+            ao_buf_reset(&got);
+            if (weave_get(a->w, pg.rows[i].id, &got, &err) ||
+                item_verify(got.data, got.len, NULL, NULL))
+                a->errors++;
+        }
+        ao_buf_free(&got);
+        weave_tx_page_free(&pg);
+        weave_info info;
+        if (weave_get_info(a->w, &info, &err))
+            a->errors++;
+        a->queries++;
+    }
+    return NULL;
+}
+
+static void readers_during_writes(void **state)
+{
+    (void)state;
+    /* what a gateway does: queries and gets from several threads while
+     * puts commit and blocks are sealed */
+    char *dir = wtu_tmpdir();
+    weave_options o;
+    weave_options_default(&o);
+    o.block_interval_ms = 20;
+    weave *w;
+    assert_int_equal(weave_open(dir, &o, &w, NULL), AO_OK);
+    int stop = 0;
+    enum { R = 3, T = 2, N = 40 };
+    pthread_t rt[R], wt[T];
+    reader_arg ra[R];
+    thr_arg wa[T];
+    static char ids[T][N][WEAVE_ID_MAX];
+    for (int i = 0; i < R; i++) {
+        ra[i] = (reader_arg){ w, &stop, 0, 0 };
+        pthread_create(&rt[i], NULL, reader, &ra[i]);
+    }
+    for (int t = 0; t < T; t++) {
+        wa[t] = (thr_arg){ w, 10 + t, N, 0, ids[t] };
+        pthread_create(&wt[t], NULL, putter, &wa[t]);
+    }
+    for (int t = 0; t < T; t++)
+        pthread_join(wt[t], NULL);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    long q = 0;
+    for (int i = 0; i < R; i++) {
+        pthread_join(rt[i], NULL);
+        assert_int_equal(ra[i].errors, 0);
+        q += ra[i].queries;
+    }
+    for (int t = 0; t < T; t++)
+        assert_int_equal(wa[t].fails, 0);
+    assert_true(q > 0);
+    weave_info info;
+    assert_int_equal(weave_get_info(w, &info, NULL), AO_OK);
+    assert_int_equal(info.items, T * N);
+    weave_close(w);
+    wtu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +818,9 @@ int main(void)
         cmocka_unit_test(large_and_small_items_mixed),
         cmocka_unit_test(truncated_tail_recovered),
         cmocka_unit_test(concurrent_puts_group_commit),
+        cmocka_unit_test(readers_during_writes),
+        cmocka_unit_test(put_many_all_or_nothing),
+        cmocka_unit_test(put_bare_bundle),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,6 +5,7 @@
 --   Alloc   builds a table of Data (number) strings of 1 KiB each, kept
 --   Loop    loops forever
 --   Send    returns one message to Target with Data
+--   Fn      answers with a function as Output (not encodable as JSON)
 --   Lost    adds 5000 to the count, answers with an Output ending in
 --           "not enough memory for buffer allocation"
 --   other   counts and returns Output "count=N"
@@ -44,6 +45,9 @@ function process.handle(msg, env)
   elseif action == "Loop" then
     local i = 0
     while true do i = i + 1 end
+  elseif action == "Fn" then
+    Count = Count + 7000
+    return { Output = print }
   elseif action == "Lost" then
     Count = Count + 5000
     return { Output = { data = "buffer: not enough memory for buffer allocation" } }

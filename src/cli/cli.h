@@ -7,6 +7,7 @@
 int cli_wallet_main(int argc, char **argv);
 int cli_item_main(int argc, char **argv);
 int cli_wasm_main(int argc, char **argv);
+int cli_gateway_main(int argc, char **argv);
 int cli_process_main(int argc, char **argv);
 
 #endif

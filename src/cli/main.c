@@ -14,6 +14,7 @@ static const struct {
     { "wallet", cli_wallet_main, "create wallets and show their addresses" },
     { "item", cli_item_main, "sign, verify and show ANS-104 data items" },
     { "wasm", cli_wasm_main, "validate and run WebAssembly modules" },
+    { "gateway", cli_gateway_main, "serve a local weave as an Arweave HTTP gateway" },
     { "process", cli_process_main, "run messages through a process module (aos)" },
 };
 

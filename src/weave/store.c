@@ -1084,6 +1084,8 @@ int weave_open(const char *dir, const weave_options *opt, weave **out, ao_error 
         weave_options_default(&w->opt);
     if (!w->opt.max_batch)
         w->opt.max_batch = 4096;
+    if (w->opt.inline_max > (1u << 30))   /* SQLite binds lengths as int */
+        w->opt.inline_max = 1u << 30;
     w->blob_fd = -1;
     ao_buf_init(&w->wbuf);
     pthread_mutex_init(&w->mu, NULL);

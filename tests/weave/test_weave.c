@@ -725,6 +725,83 @@ static void concurrent_puts_group_commit(void **state)
     wtu_rmdir(dir);
 }
 
+typedef struct { weave *w; int *stop; int errors; long queries; } reader_arg;
+
+static void *reader(void *p)
+{
+    reader_arg *a = p;
+    while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE)) {
+        weave_tx_filter f;
+        weave_tx_filter_init(&f);
+        f.first = 5;
+        weave_tx_page pg;
+        ao_error err;
+        if (weave_query_transactions(a->w, &f, &pg, &err)) {
+            a->errors++;
+            continue;
+        }
+        ao_buf got;
+        ao_buf_init(&got);
+        for (size_t i = 0; i < pg.n; i++) {
+            ao_buf_reset(&got);
+            if (weave_get(a->w, pg.rows[i].id, &got, &err) ||
+                item_verify(got.data, got.len, NULL, NULL))
+                a->errors++;
+        }
+        ao_buf_free(&got);
+        weave_tx_page_free(&pg);
+        weave_info info;
+        if (weave_get_info(a->w, &info, &err))
+            a->errors++;
+        a->queries++;
+    }
+    return NULL;
+}
+
+static void readers_during_writes(void **state)
+{
+    (void)state;
+    /* what a gateway does: queries and gets from several threads while
+     * puts commit and blocks are sealed */
+    char *dir = wtu_tmpdir();
+    weave_options o;
+    weave_options_default(&o);
+    o.block_interval_ms = 20;
+    weave *w;
+    assert_int_equal(weave_open(dir, &o, &w, NULL), AO_OK);
+    int stop = 0;
+    enum { R = 3, T = 2, N = 40 };
+    pthread_t rt[R], wt[T];
+    reader_arg ra[R];
+    thr_arg wa[T];
+    static char ids[T][N][WEAVE_ID_MAX];
+    for (int i = 0; i < R; i++) {
+        ra[i] = (reader_arg){ w, &stop, 0, 0 };
+        pthread_create(&rt[i], NULL, reader, &ra[i]);
+    }
+    for (int t = 0; t < T; t++) {
+        wa[t] = (thr_arg){ w, 10 + t, N, 0, ids[t] };
+        pthread_create(&wt[t], NULL, putter, &wa[t]);
+    }
+    for (int t = 0; t < T; t++)
+        pthread_join(wt[t], NULL);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    long q = 0;
+    for (int i = 0; i < R; i++) {
+        pthread_join(rt[i], NULL);
+        assert_int_equal(ra[i].errors, 0);
+        q += ra[i].queries;
+    }
+    for (int t = 0; t < T; t++)
+        assert_int_equal(wa[t].fails, 0);
+    assert_true(q > 0);
+    weave_info info;
+    assert_int_equal(weave_get_info(w, &info, NULL), AO_OK);
+    assert_int_equal(info.items, T * N);
+    weave_close(w);
+    wtu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +818,7 @@ int main(void)
         cmocka_unit_test(large_and_small_items_mixed),
         cmocka_unit_test(truncated_tail_recovered),
         cmocka_unit_test(concurrent_puts_group_commit),
+        cmocka_unit_test(readers_during_writes),
         cmocka_unit_test(put_many_all_or_nothing),
         cmocka_unit_test(put_bare_bundle),
     };

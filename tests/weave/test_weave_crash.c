@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -108,6 +110,23 @@ static void check_all(weave *w, uint64_t *count)
     }
     ao_buf_free(&got);
     *count = n;
+}
+
+/* end of the last item stored in blob file 0, from the index */
+static uint64_t indexed_blob_end(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/index.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(max(offset + raw_size), 0) FROM items"
+                                            " WHERE file = 0", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    uint64_t end = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return end;
 }
 
 static void crash_rounds(void **state)
@@ -205,6 +224,12 @@ static void crash_rounds(void **state)
         assert_int_equal(info.items, count);
         assert_true(count >= total_acked);
         weave_close(w);
+        /* the blob file holds nothing past the last indexed item */
+        struct stat sb;
+        char bpath[512];
+        snprintf(bpath, sizeof bpath, "%s/blobs/000000.blob", dir);
+        assert_int_equal(stat(bpath, &sb), 0);
+        assert_int_equal((uint64_t)sb.st_size, indexed_blob_end(dir));
     }
     fprintf(stderr, "crash test: %d rounds, %zu acknowledged items all intact\n", rounds, total_acked);
     assert_true(total_acked > 0);

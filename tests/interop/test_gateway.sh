@@ -1,0 +1,26 @@
+#!/bin/sh
+# test_gateway.sh - acceptance test of `ao gateway` (see gateway.js): items
+# made by arbundles are uploaded over HTTP and every GraphQL query of
+# shared/PROTOCOL.md runs against them; bad input must give 4xx JSON
+# errors while the server keeps serving. The gateway listens only on a
+# free loopback port with a temporary data dir. A failed install of the
+# JS libraries or a missing binary is a failure, never a skip.
+# Argument 1: the build folder (holding ./ao). Prints "N passed, N failed".
+BUILD=${1:-${AO_BUILD:-build}}
+HERE=$(cd "$(dirname "$0")" && pwd)
+AO=$(cd "$BUILD" 2>/dev/null && pwd)/ao
+if [ ! -x "$AO" ]; then
+    echo "FAIL no ao binary at $BUILD/ao"
+    echo "0 passed, 1 failed"; exit 1
+fi
+if ! command -v node >/dev/null 2>&1; then
+    echo "FAIL node is not installed (run 'make deps')"
+    echo "0 passed, 1 failed"; exit 1
+fi
+if ! sh "$HERE/setup.sh"; then
+    echo "FAIL could not install the JS reference libraries (see above)"
+    echo "0 passed, 1 failed"; exit 1
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$HERE" && node gateway.js "$AO" "$WORK"

@@ -617,6 +617,7 @@ static int insert_entry(weave *w, put_req *q, size_t k, int64_t height, int64_t 
     sqlite3_stmt *st = w->w_ins_item;
     int64_t seq = w->next_seq;
     sqlite3_reset(st);
+    sqlite3_clear_bindings(st);   /* optional columns are bound only when present */
     sqlite3_bind_int64(st, 1, seq);
     sqlite3_bind_text(st, 2, e->id_b64, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, e->sig_type);

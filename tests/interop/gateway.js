@@ -10,7 +10,8 @@
 //    them) and checks the answers against the items; checks the REST
 //    routes (/info, /raw, /{id} with tag headers, HEAD, /tx, /status,
 //    /data, /block/height).
-// 4. Bad input: tampered and garbage items, an oversized body, broken
+// 4. Concurrency: 40 uploads and 40 queries in parallel.
+// 5. Bad input: tampered and garbage items, an oversized body, broken
 //    GraphQL, a huge `first`, unknown and malformed ids: each a 4xx JSON
 //    error, and the server keeps serving. SIGTERM ends it cleanly.
 // Prints one line per check and ends with "N passed, N failed".
@@ -320,6 +321,21 @@ async function scenario({ su, alice, bob, SU, ALICE, BOB }) {
   r = await http("GET", "/graphql?query=" + encodeURIComponent(`{ transactions(ids: ["${module.id}"]) { edges { node { id } } } }`));
   check("GET /graphql?query=: same executor", r.status === 200 && r.json.data.transactions.edges[0].node.id === module.id);
 
+  // ---- concurrency: parallel uploads and queries on the thread pool ----
+  const burst = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+    sign("burst " + i, i % 2 ? alice : bob, { tags: [{ name: "Kind", value: "burst" }, { name: "I", value: String(i) }] })));
+  const results = await Promise.all([
+    ...burst.map((it) => upload(it)),
+    ...burst.map(() => gql(AOS_MOD, { name: ["interop-module"] })),
+  ]);
+  check("40 parallel uploads and 40 parallel queries all succeed",
+        results.slice(0, 40).every((x, i) => x.status === 200 && x.json.id === burst[i].id) &&
+        results.slice(40).every((x) => x.status === 200 && x.json.data.transactions.edges.length === 1),
+        results.filter((x) => x.status !== 200).map((x) => x.buf.toString()).join(" | ").slice(0, 300));
+  r = await gql(`{ transactions(tags: [{name: "Kind", values: ["burst"]}], first: 100) { edges { node { id } } } }`);
+  check("every parallel upload is indexed once", r.status === 200 &&
+        same(r.json.data.transactions.edges.map((e) => e.node.id).sort(), burst.map((it) => it.id).sort()));
+
   // ---- bad input ----
   const isJsonError = (x, code) => x.status === code && x.json && typeof x.json.error === "string" &&
     (x.headers.get("content-type") || "").startsWith("application/json");
@@ -363,6 +379,23 @@ async function scenario({ su, alice, bob, SU, ALICE, BOB }) {
   check("unknown route: 404 JSON error", isJsonError(r, 404));
   r = await http("DELETE", `/${module.id}`);
   check("DELETE: 405 JSON error", isJsonError(r, 405));
+  // raw sockets: a garbage request line, random bytes, a request cut short
+  const net = require("net");
+  const port = Number(new URL(BASE).port);
+  const rawSend = (bytes) => new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1", () => { sock.end(bytes); });
+    let got = "";
+    sock.on("data", (d) => { got += d; });
+    sock.on("error", () => resolve(got));
+    sock.on("close", () => resolve(got));
+    setTimeout(() => { sock.destroy(); resolve(got); }, 3000);
+  });
+  let got = await rawSend("NOT HTTP AT ALL\r\n\r\n");
+  check("garbage request line: an HTTP 400 answer", /^HTTP\/1\.[01] 400/.test(got), got.slice(0, 80));
+  await rawSend(crypto.randomBytes(5000));
+  // a body cut short (the socket closes after 5 of 1000 bytes); the
+  // "still serves" check below covers the three
+  await rawSend("POST /tx HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nshort");
   r = await http("GET", "/info");
   check("after all the bad input the gateway still serves", r.status === 200 && typeof r.json.height === "number");
 }

@@ -730,6 +730,134 @@ static void pending_block_is_null(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- every query quoted in PROTOCOL.md ---- */
+
+/* How each snippet PROTOCOL.md quotes is sent by its client. Snippets that
+ * are GraphQL as written run verbatim inside an operation declaring their
+ * variables ("[..]" standing for a list variable); the two shorthand ones
+ * of aos (§5) run in the form aos's src/services/gql.js sends. */
+typedef struct {
+    const char *snippet;     /* exactly as quoted */
+    const char *decls;       /* variable definitions, NULL: use `query` */
+    const char *query;       /* NULL: the snippet itself, wrapped */
+    int min_rows;            /* edges expected at least (and found) */
+} protocol_query;
+
+static const protocol_query protocol_queries[] = {
+    { "transactions(ids:[..]){edges{node{id signature anchor owner{address key} tags{name value} "
+      "recipient}}}", "($ids: [ID!]!)", NULL, 1 },
+    { "blocks(height:{min},first,sort:HEIGHT_ASC){pageInfo{hasNextPage} edges{node{timestamp "
+      "height}}}", NULL,
+      "query GetBlocks($min: Int!, $limit: Int!) { blocks(height: {min: $min}, first: $limit, "
+      "sort: HEIGHT_ASC) { pageInfo { hasNextPage } edges { node { timestamp height } } } }", 3 },
+    { "transactions(ids:[$ids], tags:[{name:\"Data-Protocol\",values:[\"ao\"]}]){edges{node{tags"
+      "{name value}}}}", "($ids: ID!)", NULL, 1 },
+    { "transactions(owners:[$owner], tags:[{name:\"Data-Protocol\",values:[\"ao\"]},{name:\"Type\","
+      "values:[\"Scheduler-Location\"]}], sort:HEIGHT_DESC, first:1){edges{node{tags{name value}}}}",
+      "GetSchedulerLocation($owner: String!)", NULL, 1 },
+    { "transactions(ids:$transactionIds){edges{node{owner{address} tags{name value} block{id "
+      "height timestamp}}}}", "($transactionIds: [ID!]!)", NULL, 1 },
+    { "transactions(first:10, owners:$owners, tags:[{Data-Protocol:[ao]},{Type:[Process]},"
+      "{Name:[name]}]){edges{node{id tags{name value}}}}", NULL,
+      "query ($owners: [String!]!, $names: [String!]!) { transactions(first: 10, owners: $owners, "
+      "tags: [{ name: \"Data-Protocol\", values: [\"ao\"] }, { name: \"Type\", values: "
+      "[\"Process\"] }, { name: \"Name\", values: $names }]) { edges { node { id tags { name "
+      "value } } } } }", 1 },
+    { "transactions(tags:[Type=Module,Data-Protocol=ao,Name=$name],sort:HEIGHT_DESC,first:100)"
+      "{edges{node{id tags block{timestamp}}}}", NULL,
+      "query ($name: [String!]!) { transactions(tags: [{ name: \"Type\", values: [\"Module\"] }, "
+      "{ name: \"Data-Protocol\", values: [\"ao\"] }, { name: \"Name\", values: $name }], sort: "
+      "HEIGHT_DESC, first: 100) { edges { node { id tags { name value } block { timestamp } } } } "
+      "}", 1 },
+};
+
+static void protocol_md_queries(void **state)
+{
+    (void)state;
+    const char *shared = getenv("AO_SHARED");
+    char path_buf[512];
+    ao_buf md;
+    ao_buf_init(&md);
+    const char *cands[] = { shared, "../shared", "/work/shared" };
+    int rc = AO_ENOTFOUND;
+    for (size_t i = 0; i < 3 && rc != AO_OK; i++) {
+        if (!cands[i])
+            continue;
+        snprintf(path_buf, sizeof path_buf, "%s/PROTOCOL.md", cands[i]);
+        ao_buf_reset(&md);
+        rc = ao_file_read(path_buf, &md, NULL);
+    }
+    if (rc != AO_OK)
+        fail_msg("cannot read PROTOCOL.md (AO_SHARED, ../shared, /work/shared)");
+    assert_int_equal(ao_buf_append_byte(&md, 0), AO_OK);
+    char vars[512];
+    snprintf(vars, sizeof vars,
+             "{\"ids\":[\"%s\"],\"min\":1,\"limit\":3,\"owner\":\"%s\",\"transactionIds\":[\"%s\"],"
+             "\"owners\":[\"%s\"],\"names\":[\"my-proc\"],\"name\":[\"aos-module\"]}",
+             F.msg, F.su_addr, F.module, F.alice_addr);
+    char ids_var[64];
+    snprintf(ids_var, sizeof ids_var, "{\"ids\":\"%s\"}", F.process);
+    size_t found = 0;
+    bool used[sizeof protocol_queries / sizeof protocol_queries[0]] = { false };
+    /* inline code spans, line by line, outside fenced blocks */
+    for (char *line = (char *)md.data; line && *line;) {
+        char *eol = strchr(line, '\n');
+        if (eol)
+            *eol = 0;
+        if (strncmp(line, "```", 3) != 0) {
+            char *p = line;
+            for (;;) {
+                char *a = strchr(p, '`');
+                char *b = a ? strchr(a + 1, '`') : NULL;
+                if (!b)
+                    break;
+                *b = 0;
+                const char *snip = a + 1;
+                if (strstr(snip, "transactions(") || strstr(snip, "blocks(")) {
+                    found++;
+                    size_t k = 0;
+                    while (k < sizeof protocol_queries / sizeof protocol_queries[0] &&
+                           strcmp(protocol_queries[k].snippet, snip))
+                        k++;
+                    if (k == sizeof protocol_queries / sizeof protocol_queries[0])
+                        fail_msg("PROTOCOL.md quotes a query this test does not know: %s", snip);
+                    used[k] = true;
+                    const protocol_query *pq = &protocol_queries[k];
+                    char q[1024];
+                    if (pq->query) {
+                        snprintf(q, sizeof q, "%s", pq->query);
+                    } else {
+                        /* verbatim, "[..]" read as the list variable $ids */
+                        char body[600];
+                        const char *dots = strstr(snip, "[..]");
+                        if (dots)
+                            snprintf(body, sizeof body, "%.*s$ids%s", (int)(dots - snip), snip,
+                                     dots + 4);
+                        else
+                            snprintf(body, sizeof body, "%s", snip);
+                        snprintf(q, sizeof q, "query %s { %s }", pq->decls, body);
+                    }
+                    bool list_ids = pq->decls && strstr(pq->decls, "$ids: ID!") != NULL;
+                    cJSON *j = run(q, list_ids ? ids_var : vars, NULL, false);
+                    cJSON *conn = path(j, strstr(q, "blocks(") ? "data.blocks.edges"
+                                                                : "data.transactions.edges");
+                    if (cJSON_GetArraySize(conn) < pq->min_rows)
+                        fail_msg("%s: %d rows, want >= %d", snip, cJSON_GetArraySize(conn),
+                                 pq->min_rows);
+                    cJSON_Delete(j);
+                }
+                p = b + 1;
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    ao_buf_free(&md);
+    assert_true(found >= sizeof protocol_queries / sizeof protocol_queries[0]);
+    for (size_t k = 0; k < sizeof used / sizeof used[0]; k++)
+        if (!used[k])
+            fail_msg("query %zu of this test is no longer quoted in PROTOCOL.md", k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -740,6 +868,7 @@ int main(void)
         cmocka_unit_test(aos_process_lookup),
         cmocka_unit_test(aos_module_by_name),
         cmocka_unit_test(cu_blocks_query),
+        cmocka_unit_test(protocol_md_queries),
         cmocka_unit_test(order_and_aliases),
         cmocka_unit_test(fragments_typename_directives),
         cmocka_unit_test(paging_with_cursors),

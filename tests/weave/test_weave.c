@@ -255,6 +255,44 @@ static void bundle_indexes_inner_items(void **state)
     wtu_rmdir(dir);
 }
 
+/* Regression: the insert statement kept the bindings of the item before,
+ * so an item without a Content-Type or an enclosing bundle, stored after
+ * one that had them, inherited both. */
+static void fields_not_inherited_from_previous_item(void **state)
+{
+    (void)state;
+    char *dir = wtu_tmpdir();
+    weave *w = open_instant(dir);
+    ao_buf outer, plain;
+    ao_buf_init(&outer);
+    ao_buf_init(&plain);
+    char ids[4][WEAVE_ID_MAX], typed_id[WEAVE_ID_MAX], plain_id[WEAVE_ID_MAX];
+    make_nested(&outer, ids);
+    ao_error err;
+    assert_int_equal(weave_put(w, outer.data, outer.len, 0, NULL, &err), AO_OK);
+    const char *tt[] = { "Content-Type=text/plain" };
+    assert_int_equal(wtu_item(W1, tt, 1, NULL, "typed", 5, &plain, typed_id), 0);
+    assert_int_equal(weave_put(w, plain.data, plain.len, 0, NULL, &err), AO_OK);
+    ao_buf_reset(&plain);
+    const char *tp[] = { "Kind=plain" };
+    assert_int_equal(wtu_item(W1, tp, 1, NULL, "plain", 5, &plain, plain_id), 0);
+    assert_int_equal(weave_put(w, plain.data, plain.len, 0, NULL, &err), AO_OK);
+    weave_item_meta m;
+    assert_int_equal(weave_get_meta(w, typed_id, 0, &m, &err), AO_OK);
+    assert_string_equal(m.bundled_in, "");
+    assert_non_null(m.content_type);
+    assert_string_equal(m.content_type, "text/plain");
+    weave_meta_free(&m);
+    assert_int_equal(weave_get_meta(w, plain_id, 0, &m, &err), AO_OK);
+    assert_string_equal(m.bundled_in, "");
+    assert_null(m.content_type);
+    weave_meta_free(&m);
+    weave_close(w);
+    ao_buf_free(&outer);
+    ao_buf_free(&plain);
+    wtu_rmdir(dir);
+}
+
 static void bundle_with_bad_inner_refused(void **state)
 {
     (void)state;
@@ -810,6 +848,7 @@ int main(void)
         cmocka_unit_test(invalid_item_refused),
         cmocka_unit_test(bundle_indexes_inner_items),
         cmocka_unit_test(bundle_with_bad_inner_refused),
+        cmocka_unit_test(fields_not_inherited_from_previous_item),
         cmocka_unit_test(instant_blocks),
         cmocka_unit_test(interval_blocks),
         cmocka_unit_test(pending_until_sealed),

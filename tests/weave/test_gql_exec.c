@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "vectors.h"
 #include "item/item.h"
 #include "weave/gql.h"
 #include "weave/weave.h"
@@ -774,21 +775,11 @@ static const protocol_query protocol_queries[] = {
 static void protocol_md_queries(void **state)
 {
     (void)state;
-    const char *shared = getenv("AO_SHARED");
-    char path_buf[512];
     ao_buf md;
     ao_buf_init(&md);
-    const char *cands[] = { shared, "../shared", "/work/shared" };
-    int rc = AO_ENOTFOUND;
-    for (size_t i = 0; i < 3 && rc != AO_OK; i++) {
-        if (!cands[i])
-            continue;
-        snprintf(path_buf, sizeof path_buf, "%s/PROTOCOL.md", cands[i]);
-        ao_buf_reset(&md);
-        rc = ao_file_read(path_buf, &md, NULL);
-    }
-    if (rc != AO_OK)
-        fail_msg("cannot read PROTOCOL.md (AO_SHARED, ../shared, /work/shared)");
+    const char *md_path = vec_shared_path("PROTOCOL.md");
+    if (!md_path || ao_file_read(md_path, &md, NULL) != AO_OK)
+        fail_msg("cannot read PROTOCOL.md from the shared folder (AO_SHARED)");
     assert_int_equal(ao_buf_append_byte(&md, 0), AO_OK);
     char vars[512];
     snprintf(vars, sizeof vars,

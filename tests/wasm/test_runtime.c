@@ -11,43 +11,12 @@
 #include <string.h>
 
 #include "wasm/wasm.h"
+#include "wasm_bytes.h"
 
 /* ---- a tiny module builder ---- */
 
-typedef struct bb {
-    uint8_t b[8192];
-    size_t n;
-} bb;
-
-static void put(bb *x, uint8_t v)
-{
-    assert_true(x->n < sizeof x->b);
-    x->b[x->n++] = v;
-}
-
-static void putn(bb *x, const void *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        put(x, ((const uint8_t *)p)[i]);
-}
-
-static void uleb(bb *x, uint64_t v)
-{
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        put(x, (uint8_t)(c | (v ? 0x80 : 0)));
-    } while (v);
-}
-
-static void name(bb *x, const char *s)
-{
-    uleb(x, strlen(s));
-    putn(x, s, strlen(s));
-}
-
 typedef struct tmod {
-    bb types, imports, funcs, tables, mems, globals, exports, elems, code, datas;
+    wb types, imports, funcs, tables, mems, globals, exports, elems, code, datas;
     uint32_t ntypes, nimports, nfuncs, ntables, nmems, nglobals, nexports, nelems, ndatas;
 } tmod;
 
@@ -59,31 +28,31 @@ static uint8_t vt(char c)
 /* params/results as strings of i (i32), I (i64), f (f32), F (f64). */
 static uint32_t tm_type(tmod *m, const char *params, const char *results)
 {
-    put(&m->types, 0x60);
-    uleb(&m->types, strlen(params));
+    wb_byte(&m->types, 0x60);
+    wb_uleb(&m->types, strlen(params));
     for (const char *p = params; *p; p++)
-        put(&m->types, vt(*p));
-    uleb(&m->types, strlen(results));
+        wb_byte(&m->types, vt(*p));
+    wb_uleb(&m->types, strlen(results));
     for (const char *p = results; *p; p++)
-        put(&m->types, vt(*p));
+        wb_byte(&m->types, vt(*p));
     return m->ntypes++;
 }
 
 static uint32_t tm_import_func(tmod *m, const char *mod, const char *nm, uint32_t type)
 {
-    name(&m->imports, mod);
-    name(&m->imports, nm);
-    put(&m->imports, 0x00);
-    uleb(&m->imports, type);
+    wb_name(&m->imports, mod);
+    wb_name(&m->imports, nm);
+    wb_byte(&m->imports, 0x00);
+    wb_uleb(&m->imports, type);
     m->nimports++;
     return m->nimports - 1;   /* only function imports are used here */
 }
 
 static void tm_export(tmod *m, const char *nm, uint8_t kind, uint32_t idx)
 {
-    name(&m->exports, nm);
-    put(&m->exports, kind);
-    uleb(&m->exports, idx);
+    wb_name(&m->exports, nm);
+    wb_byte(&m->exports, kind);
+    wb_uleb(&m->exports, idx);
     m->nexports++;
 }
 
@@ -91,17 +60,17 @@ static void tm_export(tmod *m, const char *nm, uint8_t kind, uint32_t idx)
 static uint32_t tm_func(tmod *m, uint32_t type, const char *locals, const uint8_t *body,
                         size_t len, const char *export_name)
 {
-    uleb(&m->funcs, type);
-    bb f = {.n = 0};
-    uleb(&f, strlen(locals));
+    wb_uleb(&m->funcs, type);
+    wb f = {.n = 0};
+    wb_uleb(&f, strlen(locals));
     for (const char *p = locals; *p; p++) {
-        put(&f, 1);
-        put(&f, vt(*p));
+        wb_byte(&f, 1);
+        wb_byte(&f, vt(*p));
     }
-    putn(&f, body, len);
-    put(&f, 0x0b);
-    uleb(&m->code, f.n);
-    putn(&m->code, f.b, f.n);
+    wb_put(&f, body, len);
+    wb_byte(&f, 0x0b);
+    wb_uleb(&m->code, f.n);
+    wb_put(&m->code, f.b, f.n);
     uint32_t idx = m->nimports + m->nfuncs++;
     if (export_name)
         tm_export(m, export_name, 0, idx);
@@ -110,10 +79,10 @@ static uint32_t tm_func(tmod *m, uint32_t type, const char *locals, const uint8_
 
 static void tm_memory(tmod *m, uint32_t min, int64_t max, const char *export_name)
 {
-    put(&m->mems, max < 0 ? 0 : 1);
-    uleb(&m->mems, min);
+    wb_byte(&m->mems, max < 0 ? 0 : 1);
+    wb_uleb(&m->mems, min);
     if (max >= 0)
-        uleb(&m->mems, (uint64_t)max);
+        wb_uleb(&m->mems, (uint64_t)max);
     if (export_name)
         tm_export(m, export_name, 2, m->nmems);
     m->nmems++;
@@ -121,59 +90,58 @@ static void tm_memory(tmod *m, uint32_t min, int64_t max, const char *export_nam
 
 static void tm_global_i32(tmod *m, bool mut, int32_t init)
 {
-    put(&m->globals, 0x7f);
-    put(&m->globals, mut ? 1 : 0);
-    put(&m->globals, 0x41);
-    uleb(&m->globals, (uint32_t)init & 0x3f);   /* small non-negative inits only */
-    put(&m->globals, 0x0b);
+    wb_byte(&m->globals, 0x7f);
+    wb_byte(&m->globals, mut ? 1 : 0);
+    wb_byte(&m->globals, 0x41);
+    wb_uleb(&m->globals, (uint32_t)init & 0x3f);   /* small non-negative inits only */
+    wb_byte(&m->globals, 0x0b);
     m->nglobals++;
 }
 
 static void tm_table(tmod *m, uint32_t min)
 {
-    put(&m->tables, 0x70);
-    put(&m->tables, 0x00);
-    uleb(&m->tables, min);
+    wb_byte(&m->tables, 0x70);
+    wb_byte(&m->tables, 0x00);
+    wb_uleb(&m->tables, min);
     m->ntables++;
 }
 
 /* Active element segment for table 0 at a constant offset. */
 static void tm_elem(tmod *m, uint32_t offset, const uint32_t *funcs, uint32_t n)
 {
-    put(&m->elems, 0x00);
-    put(&m->elems, 0x41);
-    uleb(&m->elems, offset);
-    put(&m->elems, 0x0b);
-    uleb(&m->elems, n);
+    wb_byte(&m->elems, 0x00);
+    wb_byte(&m->elems, 0x41);
+    wb_uleb(&m->elems, offset);
+    wb_byte(&m->elems, 0x0b);
+    wb_uleb(&m->elems, n);
     for (uint32_t i = 0; i < n; i++)
-        uleb(&m->elems, funcs[i]);
+        wb_uleb(&m->elems, funcs[i]);
     m->nelems++;
 }
 
 static void tm_passive_data(tmod *m, const char *bytes)
 {
-    put(&m->datas, 0x01);
-    name(&m->datas, bytes);
+    wb_byte(&m->datas, 0x01);
+    wb_name(&m->datas, bytes);
     m->ndatas++;
 }
 
-static void section(bb *out, uint8_t id, uint32_t count, const bb *content)
+/* A vector section: its element count, then the elements. */
+static void section(wb *out, uint8_t id, uint32_t count, const wb *content)
 {
     if (!count)
         return;
-    bb s = {.n = 0};
-    uleb(&s, count);
-    putn(&s, content->b, content->n);
-    put(out, id);
-    uleb(out, s.n);
-    putn(out, s.b, s.n);
+    wb s = {.n = 0};
+    wb_uleb(&s, count);
+    wb_put(&s, content->b, content->n);
+    wb_section(out, id, &s);
 }
 
 static wasm_module *tm_build(tmod *m)
 {
-    static bb out;
+    static wb out;
     out.n = 0;
-    putn(&out, "\0asm\1\0\0\0", 8);
+    wb_put(&out, "\0asm\1\0\0\0", 8);
     section(&out, 1, m->ntypes, &m->types);
     section(&out, 2, m->nimports, &m->imports);
     section(&out, 3, m->nfuncs, &m->funcs);
@@ -183,9 +151,9 @@ static wasm_module *tm_build(tmod *m)
     section(&out, 7, m->nexports, &m->exports);
     section(&out, 9, m->nelems, &m->elems);
     if (m->ndatas) {
-        put(&out, 12);
-        put(&out, 1);
-        put(&out, (uint8_t)m->ndatas);
+        wb_byte(&out, 12);
+        wb_byte(&out, 1);
+        wb_byte(&out, (uint8_t)m->ndatas);
     }
     section(&out, 10, m->nfuncs, &m->code);
     section(&out, 11, m->ndatas, &m->datas);

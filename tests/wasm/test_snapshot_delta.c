@@ -15,38 +15,9 @@
 #include <unistd.h>
 
 #include "wasm/wasm.h"
+#include "wasm_bytes.h"
 
 /* ---- the test module, assembled by hand ---- */
-
-typedef struct sbuf {
-    uint8_t b[4096];
-    size_t n;
-} sbuf;
-
-static void sb_put(sbuf *x, const void *p, size_t n)
-{
-    assert_true(x->n + n <= sizeof x->b);
-    memcpy(x->b + x->n, p, n);
-    x->n += n;
-}
-
-static void sb_byte(sbuf *x, uint8_t v) { sb_put(x, &v, 1); }
-
-static void sb_uleb(sbuf *x, uint64_t v)
-{
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        sb_byte(x, (uint8_t)(c | (v ? 0x80 : 0)));
-    } while (v);
-}
-
-static void sb_section(sbuf *mod, uint8_t id, const sbuf *body)
-{
-    sb_byte(mod, id);
-    sb_uleb(mod, body->n);
-    sb_put(mod, body->b, body->n);
-}
 
 /* exported functions, in order */
 enum { F_I32ST, F_I64ST, F_F32ST, F_F64ST, F_I32ST8, F_I32ST16, F_I64ST8, F_I64ST16,
@@ -64,9 +35,9 @@ static const char *const FNAMES[F_COUNT] = {
  * of 4 funcrefs; one passive data segment of DATA_LEN bytes. */
 static wasm_module *delta_module(uint32_t min_pages, uint32_t max_pages, uint8_t data_seed)
 {
-    sbuf mod = {.n = 0}, s;
+    wb mod = {.n = 0}, s;
     static const uint8_t hdr[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
-    sb_put(&mod, hdr, sizeof hdr);
+    wb_put(&mod, hdr, sizeof hdr);
     /* types: 0 (i32,i64)->() 1 (i32,i32,i32)->() 2 ()->() 3 (i32)->(i32) 4 (i64)->() 5 (i32)->() */
     static const uint8_t types[] = {
         6,
@@ -78,97 +49,97 @@ static wasm_module *delta_module(uint32_t min_pages, uint32_t max_pages, uint8_t
         0x60, 1, 0x7f, 0,
     };
     s.n = 0;
-    sb_put(&s, types, sizeof types);
-    sb_section(&mod, 1, &s);
+    wb_put(&s, types, sizeof types);
+    wb_section(&mod, 1, &s);
     static const uint8_t ftype[F_COUNT] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 4, 5};
     s.n = 0;
-    sb_uleb(&s, F_COUNT);
-    sb_put(&s, ftype, F_COUNT);
-    sb_section(&mod, 3, &s);
+    wb_uleb(&s, F_COUNT);
+    wb_put(&s, ftype, F_COUNT);
+    wb_section(&mod, 3, &s);
     static const uint8_t table[] = {1, 0x70, 0x00, 4};
     s.n = 0;
-    sb_put(&s, table, sizeof table);
-    sb_section(&mod, 4, &s);
+    wb_put(&s, table, sizeof table);
+    wb_section(&mod, 4, &s);
     s.n = 0;
-    sb_byte(&s, 1);
-    sb_byte(&s, 0x01);
-    sb_uleb(&s, min_pages);
-    sb_uleb(&s, max_pages);
-    sb_section(&mod, 5, &s);
+    wb_byte(&s, 1);
+    wb_byte(&s, 0x01);
+    wb_uleb(&s, min_pages);
+    wb_uleb(&s, max_pages);
+    wb_section(&mod, 5, &s);
     static const uint8_t global[] = {1, 0x7e, 0x01, 0x42, 0x00, 0x0b};
     s.n = 0;
-    sb_put(&s, global, sizeof global);
-    sb_section(&mod, 6, &s);
+    wb_put(&s, global, sizeof global);
+    wb_section(&mod, 6, &s);
     s.n = 0;
-    sb_uleb(&s, F_COUNT);
+    wb_uleb(&s, F_COUNT);
     for (uint32_t i = 0; i < F_COUNT; i++) {
-        sb_uleb(&s, strlen(FNAMES[i]));
-        sb_put(&s, FNAMES[i], strlen(FNAMES[i]));
-        sb_byte(&s, 0x00);
-        sb_uleb(&s, i);
+        wb_uleb(&s, strlen(FNAMES[i]));
+        wb_put(&s, FNAMES[i], strlen(FNAMES[i]));
+        wb_byte(&s, 0x00);
+        wb_uleb(&s, i);
     }
-    sb_section(&mod, 7, &s);
+    wb_section(&mod, 7, &s);
     s.n = 0;
-    sb_byte(&s, 1);
-    sb_section(&mod, 12, &s);   /* data count */
+    wb_byte(&s, 1);
+    wb_section(&mod, 12, &s);   /* data count */
     /* code */
     static const struct { uint8_t conv, op, align; } st[9] = {
         {0xa7, 0x36, 2}, {0x00, 0x37, 3}, {0xa7, 0x38, 2}, {0xbf, 0x39, 3},
         {0xa7, 0x3a, 0}, {0xa7, 0x3b, 1}, {0x00, 0x3c, 0}, {0x00, 0x3d, 1}, {0x00, 0x3e, 2},
     };
     s.n = 0;
-    sb_uleb(&s, F_COUNT);
+    wb_uleb(&s, F_COUNT);
     for (uint32_t i = 0; i < F_COUNT; i++) {
-        sbuf body = {.n = 0};
-        sb_byte(&body, 0);   /* no locals */
+        wb body = {.n = 0};
+        wb_byte(&body, 0);   /* no locals */
         if (i < 9) {
             static const uint8_t ld[] = {0x20, 0x00, 0x20, 0x01};
-            sb_put(&body, ld, sizeof ld);
+            wb_put(&body, ld, sizeof ld);
             if (st[i].conv)
-                sb_byte(&body, st[i].conv);
+                wb_byte(&body, st[i].conv);
             if (i == F_F32ST)
-                sb_byte(&body, 0xbe);   /* f32.reinterpret_i32 */
-            sb_byte(&body, st[i].op);
-            sb_byte(&body, st[i].align);
-            sb_byte(&body, 0);
+                wb_byte(&body, 0xbe);   /* f32.reinterpret_i32 */
+            wb_byte(&body, st[i].op);
+            wb_byte(&body, st[i].align);
+            wb_byte(&body, 0);
         } else if (i <= F_INIT) {
             static const uint8_t three[] = {0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc};
-            sb_put(&body, three, sizeof three);
+            wb_put(&body, three, sizeof three);
             if (i == F_FILL) {
                 static const uint8_t c[] = {0x0b, 0x00};
-                sb_put(&body, c, 2);
+                wb_put(&body, c, 2);
             } else if (i == F_COPY) {
                 static const uint8_t c[] = {0x0a, 0x00, 0x00};
-                sb_put(&body, c, 3);
+                wb_put(&body, c, 3);
             } else {
                 static const uint8_t c[] = {0x08, 0x00, 0x00};
-                sb_put(&body, c, 3);
+                wb_put(&body, c, 3);
             }
         } else if (i == F_DROP) {
             static const uint8_t c[] = {0xfc, 0x09, 0x00};
-            sb_put(&body, c, 3);
+            wb_put(&body, c, 3);
         } else if (i == F_GROW) {
             static const uint8_t c[] = {0x20, 0x00, 0x40, 0x00};
-            sb_put(&body, c, 4);
+            wb_put(&body, c, 4);
         } else if (i == F_GSET) {
             static const uint8_t c[] = {0x20, 0x00, 0x24, 0x00};
-            sb_put(&body, c, 4);
+            wb_put(&body, c, 4);
         } else {
             static const uint8_t c[] = {0x20, 0x00, 0xd2, 0x00, 0x26, 0x00};
-            sb_put(&body, c, 6);
+            wb_put(&body, c, 6);
         }
-        sb_byte(&body, 0x0b);
-        sb_uleb(&s, body.n);
-        sb_put(&s, body.b, body.n);
+        wb_byte(&body, 0x0b);
+        wb_uleb(&s, body.n);
+        wb_put(&s, body.b, body.n);
     }
-    sb_section(&mod, 10, &s);
+    wb_section(&mod, 10, &s);
     s.n = 0;
-    sb_byte(&s, 1);
-    sb_byte(&s, 0x01);   /* passive */
-    sb_uleb(&s, DATA_LEN);
+    wb_byte(&s, 1);
+    wb_byte(&s, 0x01);   /* passive */
+    wb_uleb(&s, DATA_LEN);
     for (uint32_t i = 0; i < DATA_LEN; i++)
-        sb_byte(&s, (uint8_t)(data_seed + i * 7));
-    sb_section(&mod, 11, &s);
+        wb_byte(&s, (uint8_t)(data_seed + i * 7));
+    wb_section(&mod, 11, &s);
     wasm_module *m = NULL;
     ao_error err;
     int rc = wasm_module_new(mod.b, mod.n, &m, &err);

@@ -1,7 +1,7 @@
 /*
  * base.h - the foundation every other component builds on: the error
  * convention, growable byte buffers, strict base64url and hex codecs, and
- * whole-file helpers.
+ * whole-file helpers, logging and metrics.
  *
  * Error convention (used everywhere in the project):
  *   - functions return 0 (AO_OK) on success and a negative AO_E* code on
@@ -29,6 +29,8 @@
 #define AO_EUNSUPPORTED (-9) /* valid, but not supported here */
 #define AO_ETRAP       (-10) /* a WebAssembly trap */
 #define AO_ESTATE      (-11) /* call not allowed in the current state */
+#define AO_EBUSY       (-12) /* not ready yet: work in progress, ask again */
+#define AO_EDENIED     (-13) /* refused by policy (trust, rate limit) */
 
 #define AO_ERRMSG_MAX 256
 
@@ -90,6 +92,35 @@ int ao_file_read(const char *path, ao_buf *out, ao_error *err);
  * fsync of the folder. mode as for open(2), e.g. 0600 for secrets. */
 int ao_file_write_atomic(const char *path, const void *p, size_t n, int mode,
                          ao_error *err);
+
+/* ---- logging (log.c) ----
+ * One line per event on stderr: "2026-11-24T06:45:01.123Z INFO  su: text",
+ * or with json on: {"time":"...","level":"info","unit":"su","msg":"..."}.
+ * Thread-safe; a line is written with one write(2). */
+typedef enum { AO_LOG_DEBUG = 0, AO_LOG_INFO, AO_LOG_WARN, AO_LOG_ERROR, AO_LOG_OFF } ao_log_level;
+void ao_log_configure(ao_log_level min_level, bool json);
+/* Parse "debug", "info", "warn", "error", "off". AO_EINVAL otherwise. */
+int ao_log_level_parse(const char *s, ao_log_level *out);
+bool ao_log_enabled(ao_log_level level);
+void ao_log(ao_log_level level, const char *unit, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- metrics (metrics.c): process-wide counters and gauges, rendered in
+ * the Prometheus text format. Names follow Prometheus rules
+ * ([a-zA-Z_:][a-zA-Z0-9_:]*); a name is registered on first use, with its
+ * help text; thread-safe and cheap (atomic add after the first lookup). */
+typedef struct ao_metric ao_metric;   /* opaque, lives until exit */
+/* Find or create; NULL only on a bad name or no memory. gauge=false: counter. */
+ao_metric *ao_metric_get(const char *name, const char *help, bool gauge);
+void ao_metric_add(ao_metric *m, int64_t delta);
+void ao_metric_set(ao_metric *m, int64_t value);
+int64_t ao_metric_value(const ao_metric *m);
+/* Append every metric ("# HELP", "# TYPE", "name value") to out. */
+int ao_metrics_render(ao_buf *out);
+
+/* ms since the Unix epoch (CLOCK_REALTIME) and a monotonic ms clock. */
+int64_t ao_now_ms(void);
+int64_t ao_mono_ms(void);
 
 /* ---- little helpers ---- */
 static inline uint16_t ao_rd_u16le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }

@@ -66,6 +66,8 @@ const char *ao_strerror(int code)
     case AO_EUNSUPPORTED: return "EUNSUPPORTED";
     case AO_ETRAP: return "ETRAP";
     case AO_ESTATE: return "ESTATE";
+    case AO_EBUSY: return "EBUSY";
+    case AO_EDENIED: return "EDENIED";
     default: return "EUNKNOWN";
     }
 }

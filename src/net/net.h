@@ -1,6 +1,8 @@
 /*
- * net.h - the node's HTTP faces. For now: the Arweave-compatible gateway
- * over a weave (libmicrohttpd, its internal thread pool).
+ * net.h - the node's HTTP faces (libmicrohttpd): the Arweave-compatible
+ * gateway over a weave, the SU, CU and MU faces over their units, and the
+ * HTTP clients (libcurl) that let a unit talk to another unit or to a
+ * gateway on another machine through the units' client tables.
  *
  * Gateway routes (every answer carries open CORS headers; every error is
  * a JSON body {"error":"..."} with a 4xx/5xx status; unknown ids are 404):
@@ -28,8 +30,9 @@
 #include <stdint.h>
 
 #include "base/base.h"
-
-struct weave;
+#include "cu/cu.h"
+#include "mu/mu.h"
+#include "weave/weave.h"
 
 typedef struct net_gateway net_gateway;   /* opaque */
 
@@ -49,5 +52,60 @@ int net_gateway_start(struct weave *w, const net_gateway_options *opt, net_gatew
 uint16_t net_gateway_port(const net_gateway *g);
 /* Stop accepting, finish the requests in flight, free. NULL is fine. */
 void net_gateway_stop(net_gateway *g);
+
+/* ---- unit faces ----
+ * Every face answers GET /health ({"status":"ok"}) and GET /metrics (the
+ * Prometheus page, ao_metrics_render), open CORS, errors as JSON
+ * {"error":"..."} (AO_EINVAL/EFORMAT/EVERIFY -> 400, EDENIED -> 403,
+ * ENOTFOUND -> 404 (the SU answers 400 "Message or Process not found" as
+ * the real one does), ELIMIT -> 413, EUNSUPPORTED -> 400 (CU: 413 for
+ * limits), EIO and others -> 500, ESTATE -> 503), bodies above max_body
+ * -> 413, and logs one line per request at debug level.
+ *   SU: routes of PROTOCOL.md §2 over su.h.
+ *   CU: routes of PROTOCOL.md §4 over cu.h (AO_EBUSY -> 202 with the body).
+ *   MU: routes of PROTOCOL.md §3 over mu.h (POST / -> 202), plus
+ *       GET /dead-letters. */
+struct su;
+
+typedef struct net_server net_server;   /* opaque */
+
+typedef struct net_server_options {
+    const char *host;        /* IPv4 address to bind; NULL = "127.0.0.1" */
+    uint16_t port;           /* 0 = any free port (net_server_port) */
+    unsigned threads;        /* 0 = 16 (CU /result calls may block) */
+    size_t max_body;         /* 0 = NET_MAX_BODY */
+} net_server_options;
+
+int net_su_start(struct su *s, const net_server_options *opt, net_server **out, ao_error *err);
+int net_cu_start(struct cu *c, const net_server_options *opt, net_server **out, ao_error *err);
+int net_mu_start(struct mu *m, const net_server_options *opt, net_server **out, ao_error *err);
+uint16_t net_server_port(const net_server *s);
+void net_server_stop(net_server *s);   /* NULL is fine */
+
+/* ---- HTTP clients of the units' client tables ----
+ * Each fills a table whose ctx is allocated here; free it with the
+ * matching _free. URLs without a trailing '/'. Timeouts: connect 5 s,
+ * whole request 60 s (CU /result: 10 min). Statuses map back to codes:
+ * 2xx -> AO_OK (CU 202 -> AO_EBUSY), 400 -> AO_EINVAL, 403 -> AO_EDENIED,
+ * 404 -> AO_ENOTFOUND, 413 -> AO_ELIMIT, other/unreachable -> AO_EIO,
+ * with the answer's "error" text in err. */
+/* A remote gateway: GraphQL for queries and metadata, /raw for data,
+ * POST /tx for puts, /info, Scheduler-Location via GraphQL. */
+int net_weave_client_http(const char *gateway_url, weave_client *out, ao_error *err);
+void net_weave_client_free(weave_client *c);
+
+/* SU clients. The SU of a process is found through the data client: the
+ * process's Scheduler tag, then its Scheduler-Location record (cached per
+ * Time-To-Live), as scheduler-utils does. su_url_fixed (may be NULL) skips
+ * the lookup and sends everything to one SU. `data` must outlive them. */
+int net_cu_su_client_http(const weave_client *data, const char *su_url_fixed,
+                          cu_su_client *out, ao_error *err);
+void net_cu_su_client_free(cu_su_client *c);
+int net_mu_su_client_http(const weave_client *data, const char *su_url_fixed,
+                          mu_su_client *out, ao_error *err);
+void net_mu_su_client_free(mu_su_client *c);
+
+int net_mu_cu_client_http(const char *cu_url, mu_cu_client *out, ao_error *err);
+void net_mu_cu_client_free(mu_cu_client *c);
 
 #endif

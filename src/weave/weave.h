@@ -311,4 +311,33 @@ typedef struct weave_scheduler_location {
 int weave_scheduler_location_resolve(weave *w, const char *address,
                                      weave_scheduler_location *out, ao_error *err);
 
+/* ---- the data layer as the units see it ----
+ * A table of operations over "a data layer": this process's own weave
+ * (weave_client_local) or a remote Arweave-compatible gateway over HTTP
+ * (src/net implements that one with /graphql, /raw, /tx). The units (SU,
+ * CU, MU) use only this, so `ao up` and a multi-machine network run the
+ * same unit code. Every operation has the meaning and codes of the weave_*
+ * function of the same name; a remote one that cannot be reached answers
+ * AO_EIO. ctx is owned by whoever made the client. */
+typedef struct weave_client {
+    void *ctx;
+    int (*put)(void *ctx, const uint8_t *raw, size_t len, weave_put_result *res, ao_error *err);
+    int (*put_many)(void *ctx, const uint8_t *const *raws, const size_t *lens, size_t n,
+                    weave_put_result *res, ao_error *err);
+    int (*get)(void *ctx, const char *id, ao_buf *out, ao_error *err);        /* raw item */
+    int (*get_data)(void *ctx, const char *id, ao_buf *out, ao_error *err);
+    int (*get_meta)(void *ctx, const char *id, unsigned fields, weave_item_meta *out,
+                    ao_error *err);
+    int (*query_transactions)(void *ctx, const weave_tx_filter *f, weave_tx_page *out,
+                              ao_error *err);
+    int (*query_blocks)(void *ctx, const weave_block_filter *f, weave_block_page *out,
+                        ao_error *err);
+    int (*get_info)(void *ctx, weave_info *out, ao_error *err);
+    int (*scheduler_location_resolve)(void *ctx, const char *address,
+                                      weave_scheduler_location *out, ao_error *err);
+} weave_client;
+
+/* A client over a local weave (no allocation; w must outlive it). */
+void weave_client_local(weave *w, weave_client *out);
+
 #endif

@@ -1,6 +1,7 @@
 /* cli.h - the `ao` command's subcommands. Each takes the arguments after
  * its own name (argv[0] is the subcommand name) and returns the exit code:
- * 0 success, 1 a negative verdict (e.g. invalid item), 2 bad usage or error. */
+ * 0 success, 1 a negative verdict (e.g. invalid item, a process Error),
+ * 2 bad usage or error, 3 a unit unreachable or an HTTP error. */
 #ifndef AO_CLI_H
 #define AO_CLI_H
 
@@ -9,5 +10,7 @@ int cli_item_main(int argc, char **argv);
 int cli_wasm_main(int argc, char **argv);
 int cli_gateway_main(int argc, char **argv);
 int cli_process_main(int argc, char **argv);
+/* spawn, send, eval, result, results, dryrun (cli_ao.c) */
+int cli_ao_main(int argc, char **argv);
 
 #endif

@@ -16,6 +16,12 @@ static const struct {
     { "wasm", cli_wasm_main, "validate and run WebAssembly modules" },
     { "gateway", cli_gateway_main, "serve a local weave as an Arweave HTTP gateway" },
     { "process", cli_process_main, "run messages through a process module (aos)" },
+    { "spawn", cli_ao_main, "spawn a process on a network (MU_URL, CU_URL, GATEWAY_URL)" },
+    { "send", cli_ao_main, "send a message to a process and show its result" },
+    { "eval", cli_ao_main, "evaluate Lua in an aos process" },
+    { "result", cli_ao_main, "show the result of a message" },
+    { "results", cli_ao_main, "list (or --follow) a process's results" },
+    { "dryrun", cli_ao_main, "evaluate a message without scheduling it" },
 };
 
 static void usage(FILE *f)
@@ -25,6 +31,9 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "  %-8s %s\n", "version", "print the version");
     fprintf(f, "\n'ao <command> --help' describes a command.\n");
+    fprintf(f, "\nexit codes: 0 success; 1 a negative answer (invalid item, the process\n"
+               "answered an Error); 2 bad usage or input; 3 a unit could not be reached\n"
+               "or answered an HTTP error.\n");
 }
 
 int main(int argc, char **argv)

@@ -156,6 +156,19 @@ static void snap_track_all(wasm_instance *inst)
         wasm__track_start(inst->mems[i]);
 }
 
+/* One zstd frame with its content checksum (a corrupt snapshot is refused
+ * rather than restored into a wrong state). */
+static size_t zcompress(ZSTD_CCtx *z, void *dst, size_t cap, const void *src, size_t len, int level)
+{
+    ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
+    size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, level);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
+    if (ZSTD_isError(r))
+        return r;
+    return ZSTD_compress2(z, dst, cap, src, len);
+}
+
 static bool unit_zero(const uint8_t *p, size_t n)
 {
     const uint64_t *w = (const uint64_t *)(const void *)p;
@@ -227,8 +240,8 @@ int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err)
     if (ao_buf_reserve(out, bound)) {
         rc = ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
     } else {
-        size_t z = ZSTD_compressCCtx(inst->snap_zctx, out->data + out->len, bound, raw.data,
-                                     raw.len, FULL_LEVEL);
+        size_t z = zcompress(inst->snap_zctx, out->data + out->len, bound, raw.data, raw.len,
+                             FULL_LEVEL);
         if (ZSTD_isError(z))
             rc = ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
         else
@@ -667,8 +680,8 @@ int wasm_instance_snapshot_delta(wasm_instance *inst, ao_buf *out, ao_error *err
         if (ao_buf_reserve(out, bound)) {
             rc = ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
         } else {
-            size_t z = ZSTD_compressCCtx(inst->snap_zctx, out->data + out->len, bound,
-                                         raw->data, raw->len, DELTA_LEVEL);
+            size_t z = zcompress(inst->snap_zctx, out->data + out->len, bound, raw->data,
+                                 raw->len, DELTA_LEVEL);
             if (ZSTD_isError(z))
                 rc = ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
             else

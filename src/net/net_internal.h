@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/base.h"
+#include "net/net.h"
 
 /* ---- server core (server.c) ---- */
 
@@ -59,6 +60,9 @@ int net_resp_ctype(net_resp *rs, const char *ctype);
 
 /* The status net.h gives an AO_E* code on a unit face. */
 unsigned net_status_of(int rc);
+/* An error answer for a unit's code: status net_status_of(rc), body
+ * {"error": err->msg} (a generic text when the message is empty). */
+int net_resp_code(net_resp *rs, int rc, const ao_error *err);
 
 /* A face: its routes, given a request, fill the response. The core handles
  * OPTIONS, GET /health, GET /metrics, body limits (413), CORS, logging and
@@ -80,6 +84,16 @@ typedef struct net_core net_core;
 
 int net_core_start(const net_core_options *o, net_handler h, void *ctx, net_core **out,
                    ao_error *err);
+
+/* What net_su_start & co. return (net.h's opaque net_server). */
+struct net_server {
+    net_core *core;
+    void *unit;
+};
+/* Start a face: net_server over a core with the face's defaults
+ * (threads 16). */
+int net_server_start_face(const char *name, const net_server_options *opt, bool per_connection,
+                          net_handler h, void *unit, net_server **out, ao_error *err);
 uint16_t net_core_port(const net_core *c);
 void net_core_stop(net_core *c);
 

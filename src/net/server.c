@@ -167,6 +167,14 @@ unsigned net_status_of(int rc)
     }
 }
 
+int net_resp_code(net_resp *rs, int rc, const ao_error *err)
+{
+    unsigned st = net_status_of(rc);
+    if (st < 400)
+        st = 500;
+    return net_resp_error(rs, st, err && err->msg[0] ? err->msg : NULL);
+}
+
 /* ---- helpers ---- */
 
 bool net_is_id(const char *s, size_t n)
@@ -460,4 +468,48 @@ void net_core_stop(net_core *c)
         return;
     MHD_stop_daemon(c->d);
     free(c);
+}
+
+/* ---- net_server: the unit faces' handle ---- */
+
+int net_server_start_face(const char *name, const net_server_options *opt, bool per_connection,
+                          net_handler h, void *unit, net_server **out, ao_error *err)
+{
+    *out = NULL;
+    if (!unit)
+        return ao_err_set(err, AO_EINVAL, "%s face: no unit", name);
+    net_server_options o = { 0 };
+    if (opt)
+        o = *opt;
+    net_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    s->unit = unit;
+    net_core_options co = { 0 };
+    co.name = name;
+    co.host = o.host;
+    co.port = o.port;
+    co.threads = o.threads ? o.threads : 16;
+    co.thread_per_connection = per_connection;
+    co.max_body = o.max_body;
+    int rc = net_core_start(&co, h, unit, &s->core, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return AO_OK;
+}
+
+uint16_t net_server_port(const net_server *s)
+{
+    return net_core_port(s->core);
+}
+
+void net_server_stop(net_server *s)
+{
+    if (!s)
+        return;
+    net_core_stop(s->core);
+    free(s);
 }

@@ -50,8 +50,13 @@ $(LIBAO): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The console checks Lua syntax with Debian's Lua 5.3 and edits lines with readline.
+CLI_LIBS := -llua5.3 -lreadline
+
+$(BUILD)/obj/src/cli/%.o: CFLAGS_ALL += -I/usr/include/lua5.3
+
 $(BUILD)/ao: $(CLI_OBJS) $(LIBAO)
-	$(CC) $(LDSAN) -o $@ $(CLI_OBJS) $(LIBAO) $(LIBS)
+	$(CC) $(LDSAN) -o $@ $(CLI_OBJS) $(LIBAO) $(LIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(LIBAO)
 	@mkdir -p $(dir $@)

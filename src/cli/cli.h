@@ -12,5 +12,6 @@ int cli_gateway_main(int argc, char **argv);
 int cli_process_main(int argc, char **argv);
 /* spawn, send, eval, result, results, dryrun (cli_ao.c) */
 int cli_ao_main(int argc, char **argv);
+int cli_console_main(int argc, char **argv);   /* cli_console.c */
 
 #endif

@@ -402,8 +402,8 @@ static int cmd_results(int argc, char **argv)
     do {
         size_t n = 0;
         rc = cli_results_page(&o.c, o.pos[0], cursor[0] ? cursor : NULL,
-                              o.follow ? "ASC" : o.sort, o.limit, cursor, sizeof cursor, &n,
-                              &err);
+                              o.follow ? "ASC" : o.sort, o.limit, NULL, NULL, cursor,
+                              sizeof cursor, &n, &err);
         if (rc)
             break;
         if (o.follow && !results_stop) {

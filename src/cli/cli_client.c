@@ -141,9 +141,13 @@ int cli_wallet(const cli_ctx *c, crypto_wallet **out, ao_error *err)
         snprintf(def, sizeof def, "%s/.aos.json", home ? home : ".");
         path = def;
     }
-    if (access(path, F_OK) == 0 || path != def)
-        return crypto_wallet_load(path, out, err) ? ao_err_wrap(err, "wallet %s", path) : AO_OK;
-    int rc = crypto_wallet_generate(CRYPTO_KEY_RSA, out, err);
+    if (access(path, F_OK) == 0 || path != def) {
+        if (crypto_wallet_load(path, out, err) == AO_OK)
+            return AO_OK;
+        ao_err_wrap(err, "wallet %s", path);
+        return err ? (err->code = AO_EINVAL) : AO_EINVAL;   /* bad input, not a unit */
+    }
+    int rc = crypto_wallet_generate(CRYPTO_KEY_ARWEAVE, out, err);
     if (rc == AO_OK && (rc = crypto_wallet_save(*out, path, err)) != AO_OK) {
         crypto_wallet_free(*out);
         *out = NULL;
@@ -223,11 +227,11 @@ static int sign_and_post(cli_ctx *c, const uint8_t *target, item_tag *tags, size
     ao_buf raw, out;
     ao_buf_init(&raw);
     ao_buf_init(&out);
-    rc = item_sign(w, &f, &raw, err);
+    uint8_t idb[ITEM_ID_LEN];
+    rc = item_sign(w, &f, &raw, idb, err);
     crypto_wallet_free(w);
-    item it;
-    if (rc == AO_OK && (rc = item_decode(raw.data, raw.len, &it, err)) == AO_OK)
-        item_id_b64(&it, id);
+    if (rc == AO_OK)
+        ao_b64url_encode_to(idb, sizeof idb, id);
     if (rc == AO_OK)
         rc = cli_http("POST", c->mu, raw.data, raw.len, "application/octet-stream", 0, &out, err);
     ao_buf_free(&raw);
@@ -453,9 +457,10 @@ int cli_show_result(const cli_ctx *c, const char *id, const char *json, bool eva
             cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j, "Messages")) {
                 const cJSON *tags = cJSON_GetObjectItemCaseSensitive(m, "Tags");
                 const char *action = tag_of(tags, "Action");
+                const char *target =
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "Target"));
                 printf("-> message to %s%s%s\n",
-                       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "Target"))
-                           ?: "?", action ? " Action=" : "", action ? action : "");
+                       target ? target : "?", action ? " Action=" : "", action ? action : "");
             }
             int spawns = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "Spawns"));
             int assigns = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "Assignments"));
@@ -475,8 +480,8 @@ int cli_show_result(const cli_ctx *c, const char *id, const char *json, bool eva
 }
 
 int cli_results_page(cli_ctx *c, const char *pid, const char *from, const char *sort,
-                     long limit, char *last_cursor, size_t cursor_cap, size_t *n,
-                     ao_error *err)
+                     long limit, cli_result_fn each, void *ctx, char *last_cursor,
+                     size_t cursor_cap, size_t *n, ao_error *err)
 {
     ao_buf url, out;
     ao_buf_init(&url);
@@ -496,11 +501,15 @@ int cli_results_page(cli_ctx *c, const char *pid, const char *from, const char *
         rc = ao_err_set(err, AO_EIO, "%s: the CU answered without edges", (const char *)url.data);
     *n = 0;
     const cJSON *e;
-    cJSON_ArrayForEach(e, rc ? NULL : edges) {
+    if (rc)
+        edges = NULL;
+    cJSON_ArrayForEach(e, edges) {
         const char *cur = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "cursor"));
         const cJSON *node = cJSON_GetObjectItemCaseSensitive(e, "node");
         char *node_text = cJSON_PrintUnformatted(node);
-        if (c->json) {
+        if (each) {
+            each(ctx, cur ? cur : "", node_text ? node_text : "null");
+        } else if (c->json) {
             printf("{\"cursor\":\"%s\",\"node\":%s}\n", cur ? cur : "", node_text ? node_text : "null");
         } else {
             char *error = NULL;

@@ -85,13 +85,17 @@ int cli_show_result(const cli_ctx *c, const char *id, const char *json, bool eva
  * NULL) gets Output.prompt or Output.data.prompt. Both malloc'd. */
 char *cli_result_text(const char *json, char **prompt, char **error);
 
-/* One page of GET {CU}/results/{pid}: printed (JSON mode: one JSON line
- * {"cursor","node"} per result), *n = results printed, last_cursor = the
+/* Called per result of a page with its cursor and node JSON. */
+typedef void (*cli_result_fn)(void *ctx, const char *cursor, const char *node_json);
+
+/* One page of GET {CU}/results/{pid}: each result goes to each(ctx, ..),
+ * or, with each NULL, is printed (JSON mode: one JSON line
+ * {"cursor","node"} per result); *n = results seen, last_cursor = the
  * last edge's cursor (unchanged when the page is empty). from/sort may be
  * NULL, limit < 0 = the CU's default. */
 int cli_results_page(cli_ctx *c, const char *pid, const char *from, const char *sort,
-                     long limit, char *last_cursor, size_t cursor_cap, size_t *n,
-                     ao_error *err);
+                     long limit, cli_result_fn each, void *ctx, char *last_cursor,
+                     size_t cursor_cap, size_t *n, ao_error *err);
 
 /* One GET/POST to a unit; err gets "<what>: <the unit's error>". AO_EIO
  * when unreachable or any non-2xx answer except 202, which is AO_EBUSY. */

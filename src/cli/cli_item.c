@@ -7,6 +7,7 @@
  *
  * Exit codes: 0 success / valid, 1 invalid item, 2 usage or I/O error. */
 #include "cli.h"
+#include "cli_client.h"
 
 #include "item/item.h"
 
@@ -70,20 +71,6 @@ static const char *show_usage =
 static int is_help(const char *a)
 {
     return !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
-static int read_input(const char *path, ao_buf *out, ao_error *err)
-{
-    if (strcmp(path, "-"))
-        return ao_file_read(path, out, err);
-    uint8_t tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, stdin)) > 0)
-        if (ao_buf_append(out, tmp, n))
-            return ao_err_set(err, AO_ENOMEM, "out of memory reading stdin");
-    if (ferror(stdin))
-        return ao_err_set(err, AO_EIO, "reading stdin failed");
-    return AO_OK;
 }
 
 /* ---- sign ---- */
@@ -184,7 +171,7 @@ static int cmd_sign(int argc, char **argv)
     }
     if (data_s) {
         if (data_s[0] == '@') {
-            if (read_input(data_s + 1, &data, &err)) {
+            if (cli_read_input(data_s + 1, &data, &err)) {
                 fprintf(stderr, "ao item sign: --data %s: %s\n", data_s, err.msg);
                 goto done;
             }
@@ -432,7 +419,7 @@ static int cmd_check(int argc, char **argv, int show)
     ao_buf raw;
     ao_error err;
     ao_buf_init(&raw);
-    if (read_input(path, &raw, &err)) {
+    if (cli_read_input(path, &raw, &err)) {
         fprintf(stderr, "ao item %s: %s\n", argv[0], err.msg);
         ao_buf_free(&raw);
         return 2;

@@ -98,10 +98,33 @@ static bool lua_incomplete(console *k, const char *code, size_t len)
     return incomplete;
 }
 
+/* The process's prompt for readline: colour codes wrapped in \001..\002 so
+ * the line width is right, or dropped when colour is off. */
 static void set_prompt_from(console *k, const char *prompt)
 {
-    if (prompt && *prompt)
-        snprintf(k->prompt, sizeof k->prompt, "%s", prompt);
+    if (!prompt || !*prompt)
+        return;
+    size_t o = 0, cap = sizeof k->prompt - 4;
+    for (const char *p = prompt; *p && o < cap; p++) {
+        if (*p == '\033' && p[1] == '[') {
+            const char *e = p + 2;
+            while (*e && !((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z')))
+                e++;
+            if (!*e)
+                break;
+            size_t n = (size_t)(e - p) + 1;
+            if (k->color && o + n + 2 < cap) {
+                k->prompt[o++] = '\001';
+                memcpy(k->prompt + o, p, n);
+                o += n;
+                k->prompt[o++] = '\002';
+            }
+            p = e;
+        } else if (*p != '\a') {
+            k->prompt[o++] = *p;
+        }
+    }
+    k->prompt[o] = 0;
 }
 
 /* Send code as an Eval and show what came back. */

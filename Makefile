@@ -13,7 +13,7 @@ CFLAGS_ALL := $(CSTD) $(OPT) -g $(WARN) -Isrc -I/usr/include/cjson -MMD -MP $(CF
 # repository; tests and benchmarks find it through AO_SHARED.
 export AO_SHARED ?= $(abspath $(CURDIR)/../shared)
 
-LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lsqlite3 -lmicrohttpd -lm -lpthread
+LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lsqlite3 -lmicrohttpd -lcurl -lm -lpthread
 
 ifeq ($(SAN),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

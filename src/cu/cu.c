@@ -421,7 +421,7 @@ static int run_crons(cu *c, cu_proc *p, int64_t until, bool incl, batch *b, ao_e
         ord.block_height = height;
         snprintf(ord.hash_chain, sizeof ord.hash_chain, "%s", p->last.hash_chain);
         char label[96];
-        snprintf(label, sizeof label, "%lld-%s", (long long)p->cron_index, p->cron_interval);
+        snprintf(label, sizeof label, "%lld-%s", (long long)ord.cron, p->cron_interval);
         ao_buf m;
         ao_buf_init(&m);
         ao_buf_printf(&m, "{\"Owner\":\"%s\",\"Target\":\"%s\",\"From\":\"%s\",\"Tags\":%s,"

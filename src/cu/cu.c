@@ -403,7 +403,7 @@ static int run_crons(cu *c, cu_proc *p, int64_t until, bool incl, batch *b, ao_e
             height = p->cron_next;
             weave_block_page_free(&pg);
             if (!have) return AO_OK;
-            if (ts <= p->last.timestamp) {   /* block before the last message: skip it */
+            if (ts < p->last.timestamp) {    /* block before the last message: skip it */
                 p->cron_next += p->cron_every;
                 continue;
             }

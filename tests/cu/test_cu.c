@@ -537,6 +537,50 @@ static void cron_messages_between_scheduled_ones(void **state)
     expect_eval(pid, "Ticks", "3");
 }
 
+static void block_cron_ticks_on_every_nth_block(void **state)
+{
+    (void)state;
+    weave_info wi;
+    assert_int_equal(weave_get_info(F.w, &wi, NULL), AO_OK);
+    int64_t h0 = wi.height;
+    char pid[44], id[44];
+    /* the process at block h0 (the fake SU's record says so) */
+    ktag kt[] = {{"Data-Protocol", "ao"}, {"Variant", "ao.TN.1"}, {"Type", "Process"}, {"Module", F.module},
+                 {"Scheduler", "SU"}, {"Name", "cron-blocks"}, {"Cron-Interval", "2-blocks"},
+                 {"Cron-Tag-Action", "Tick"}, {NULL, NULL}};
+    ao_buf raw;
+    ao_buf_init(&raw);
+    assert_int_equal(fsu_sign(F.owner, kt, NULL, "", 0, &raw), AO_OK);
+    F.ts = ao_now_ms() - 60000;
+    assert_int_equal(fsu_add_process(&F.su, raw.data, raw.len, F.ts, h0, pid), 0);
+    ao_buf_free(&raw);
+    expect_eval(pid, "Ticks = 0; Handlers.add('tick', function(m) return m.Action == 'Tick' and m.Cron end, "
+                     "function(m) Ticks = Ticks + 1; H = (H and H .. ',' or '') .. m['Block-Height'] .. '@' .. m.Timestamp end); return 'ok'", "ok");
+    /* six more blocks (one per stored item in an instant weave) */
+    for (int i = 0; i < 6; i++) {
+        ktag t[] = {{"Type", "Filler"}, {NULL, NULL}};
+        ao_buf_init(&raw);
+        assert_int_equal(fsu_sign(F.owner, t, NULL, "x", 1, &raw), AO_OK);
+        weave_put_result pr;
+        assert_int_equal(weave_put(F.w, raw.data, raw.len, 0, &pr, NULL), AO_OK);
+        ao_buf_free(&raw);
+    }
+    assert_int_equal(weave_get_info(F.w, &wi, NULL), AO_OK);
+    int64_t n = (wi.height - h0) / 2;
+    assert_true(n >= 2);
+    F.ts = ao_now_ms() + 1000;
+    eval_msg(pid, "Ticks .. ' ' .. H", id);
+    cJSON *r = result(pid, id);
+    char want[64];
+    snprintf(want, sizeof want, "%lld %lld@", (long long)n, (long long)(h0 + 2));
+    const char *got = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "Output"), "data")->valuestring;
+    if (strncmp(got, want, strlen(want))) fprintf(stderr, "got %s want %s...\n", got, want);
+    assert_true(strncmp(got, want, strlen(want)) == 0);
+    snprintf(want, sizeof want, ",%lld@", (long long)(h0 + 2 * n));
+    assert_non_null(strstr(got, want));
+    cJSON_Delete(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(state_returns_memory_and_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(busy_when_evaluation_is_slow, setup, teardown),
         cmocka_unit_test_setup_teardown(cron_messages_between_scheduled_ones, setup, teardown),
+        cmocka_unit_test_setup_teardown(block_cron_ticks_on_every_nth_block, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,12 +108,9 @@ static int write_log(const char *pid, const char *path)
     ao_buf page, proc;
     ao_buf_init(&page);
     ao_buf_init(&proc);
-    if (fsu_c_schedule(&g_su, pid, NULL, NULL, 1000000, &page, NULL) != AO_OK ||
-        fsu_c_process(&g_su, pid, &proc, NULL) != AO_OK)
-        return -1;
-    ao_buf_append_byte(&page, 0);
+    if (fsu_c_process(&g_su, pid, &proc, NULL) != AO_OK) return -1;
     ao_buf_append_byte(&proc, 0);
-    cJSON *pj = cJSON_Parse((const char *)page.data), *rj = cJSON_Parse((const char *)proc.data);
+    cJSON *rj = cJSON_Parse((const char *)proc.data);
     /* env as the CU makes it */
     weave_item_meta mm;
     memset(&mm, 0, sizeof mm);
@@ -133,18 +130,29 @@ static int write_log(const char *pid, const char *path)
     cJSON_AddItemToObject(me, "Tags", cu_tags_from_meta(&mm));
     char *envs = cJSON_PrintUnformatted(env);
     FILE *f = fopen(path, "w");
-    const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(pj, "edges")) {
-        char *msg = NULL;
-        cu_order ord;
-        if (cu_msg_from_node(cJSON_GetObjectItem(e, "node"), pid, &g_data, &msg, &ord, NULL) != AO_OK) return -1;
-        fprintf(f, "[%s,%s]\n", msg, envs);
-        free(msg);
+    char from[32] = "";
+    bool more = true;
+    while (more) {
+        ao_buf_reset(&page);
+        if (fsu_c_schedule(&g_su, pid, from[0] ? from : NULL, NULL, 1000, &page, NULL) != AO_OK) return -1;
+        ao_buf_append_byte(&page, 0);
+        cJSON *pj = cJSON_Parse((const char *)page.data);
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(pj, "edges")) {
+            char *msg = NULL;
+            cu_order ord;
+            if (cu_msg_from_node(cJSON_GetObjectItem(e, "node"), pid, &g_data, &msg, &ord, NULL) != AO_OK)
+                return -1;
+            fprintf(f, "[%s,%s]\n", msg, envs);
+            free(msg);
+            snprintf(from, sizeof from, "%s", cJSON_GetObjectItem(e, "cursor")->valuestring);
+        }
+        more = cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(pj, "page_info"), "has_next_page"));
+        cJSON_Delete(pj);
     }
     fclose(f);
     free(envs);
     cJSON_Delete(env);
-    cJSON_Delete(pj);
     cJSON_Delete(rj);
     weave_meta_free(&mm);
     ao_buf_free(&page);

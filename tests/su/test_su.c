@@ -635,48 +635,58 @@ static void test_restart_continues_chain(void **state)
 }
 
 /* The data layer fails after the row is committed: the caller gets
- * AO_EIO; a retry of the same item repairs the upload and answers the
- * same slot; a restart re-uploads what was still pending. */
+ * AO_EIO; a retry of the same item while it is down fails too; once it is
+ * back a retry answers the same slot; the writer re-uploads pending rows
+ * by itself when idle; a restart re-uploads what was still pending. */
 static void test_upload_failure_repaired(void **state)
 {
     sut_env *e = *state;
     su_ack pa, m, again;
     assert_int_equal(sut_spawn(e, USER, NULL, &pa), AO_OK);
     const char *kv[] = { "Data-Protocol=ao", "Type=Message" };
-    ao_buf raw, raw2;
+    ao_buf raw, raw2, raw3;
     ao_buf_init(&raw);
     ao_buf_init(&raw2);
-    char id[44], id2[44];
+    ao_buf_init(&raw3);
+    char id[44], id2[44], id3[44];
     assert_int_equal(sut_item(USER, kv, 2, pa.id, "one", &raw, id), AO_OK);
     assert_int_equal(sut_item(USER, kv, 2, pa.id, "two", &raw2, id2), AO_OK);
+    assert_int_equal(sut_item(USER, kv, 2, pa.id, "three", &raw3, id3), AO_OK);
     atomic_store(&e->fail_puts, 1);
     ao_error err;
     assert_int_equal(su_post_item(e->s, raw.data, raw.len, &m, NULL, &err), AO_EIO);
     assert_int_equal(weave_has(e->w, id, NULL), AO_ENOTFOUND);
     /* the schedule already shows it (read from the pending bytes) */
     assert_int_equal(sut_check_schedule(e, pa.id, 0), 2);
+    assert_int_equal(su_post_item(e->s, raw.data, raw.len, &again, NULL, &err), AO_EIO);
     atomic_store(&e->fail_puts, 0);
     assert_int_equal(su_post_item(e->s, raw.data, raw.len, &again, NULL, &err), AO_OK);
     assert_true(again.duplicate);
     assert_int_equal(again.nonce, 1);
     assert_int_equal(weave_has(e->w, id, NULL), AO_OK);
-    /* another one fails, then the SU restarts */
+    /* the writer retries by itself once the data layer is back */
     atomic_store(&e->fail_puts, 1);
     assert_int_equal(su_post_item(e->s, raw2.data, raw2.len, &m, NULL, &err), AO_EIO);
+    atomic_store(&e->fail_puts, 0);
+    int waited = 0;
+    while (weave_has(e->w, id2, NULL) != AO_OK && waited < 5000) {
+        usleep(20000);
+        waited += 20;
+    }
+    assert_int_equal(weave_has(e->w, id2, NULL), AO_OK);
+    /* another one fails, then the SU restarts */
+    atomic_store(&e->fail_puts, 1);
+    assert_int_equal(su_post_item(e->s, raw3.data, raw3.len, &m, NULL, &err), AO_EIO);
     su_close(e->s);
     e->s = NULL;
+    assert_int_equal(weave_has(e->w, id3, NULL), AO_ENOTFOUND);
     atomic_store(&e->fail_puts, 0);
     assert_int_equal(sut_open_su(e, NULL), AO_OK);
-    assert_int_equal(weave_has(e->w, id2, NULL), AO_OK);
-    assert_int_equal(sut_check_schedule(e, pa.id, 1), 3);
-    /* nothing pending: opening does not need the data layer */
-    su_close(e->s);
-    e->s = NULL;
-    atomic_store(&e->fail_puts, 1);
-    assert_int_equal(sut_open_su(e, NULL), AO_OK);
+    assert_int_equal(weave_has(e->w, id3, NULL), AO_OK);
+    assert_int_equal(sut_check_schedule(e, pa.id, 1), 4);
     ao_buf_free(&raw);
     ao_buf_free(&raw2);
-    atomic_store(&e->fail_puts, 0);
+    ao_buf_free(&raw3);
 }
 
 static void test_scheduler_location_published(void **state)

@@ -6,7 +6,9 @@
  * re-verifying both items (weave_client_local) and with a data layer that
  * trusts the SU's own checks (WEAVE_PUT_NOVERIFY). The floor is measured in
  * the same run: signing the same Assignment items alone on every core,
- * and the ratio is printed. Usage: su [messages] (default 20000).
+ * and the ratio is printed. The HTTP rows post the same messages through
+ * the SU's face (net_su_start) with the MU's HTTP SU client
+ * (net_mu_su_client_http, libcurl). Usage: su [messages] (default 20000).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +20,7 @@
 
 #include "su/su.h"
 #include "item/item.h"
+#include "net/net.h"
 
 #define PROCS 100
 
@@ -51,6 +54,7 @@ static int sign_item(const crypto_wallet *w, const item_tag *tags, size_t n, con
 
 typedef struct {
     su *s;
+    const mu_su_client *http;   /* post over HTTP instead, or NULL */
     ao_buf *msgs;
     atomic_long *next;
     long total;
@@ -60,17 +64,27 @@ typedef struct {
 static void *post_worker(void *p)
 {
     worker *w = p;
+    ao_buf out;
+    ao_buf_init(&out);
     for (;;) {
         long i = atomic_fetch_add(w->next, 1);
         if (i >= w->total)
             break;
         su_ack ack;
         ao_error err;
-        if (su_post_item(w->s, w->msgs[i].data, w->msgs[i].len, &ack, NULL, &err)) {
+        int r;
+        if (w->http) {
+            ao_buf_reset(&out);
+            r = w->http->post(w->http->ctx, w->msgs[i].data, w->msgs[i].len, &out, &err);
+        } else {
+            r = su_post_item(w->s, w->msgs[i].data, w->msgs[i].len, &ack, NULL, &err);
+        }
+        if (r) {
             if (w->failures++ == 0)
                 fprintf(stderr, "post: %s\n", err.msg);
         }
     }
+    ao_buf_free(&out);
     return NULL;
 }
 
@@ -122,7 +136,7 @@ static double sign_floor(const crypto_wallet *w, long n, int cores, const ao_buf
 
 /* One run: fresh dirs, PROCS processes, n messages from `threads` clients. */
 static double run(const crypto_wallet *suw, const crypto_wallet *user, long n, int threads,
-                  bool trusted, bool no_fsync)
+                  bool trusted, bool no_fsync, bool http)
 {
     char dir[] = "/tmp/ao-bench-su-XXXXXX";
     if (!mkdtemp(dir))
@@ -187,12 +201,30 @@ static double run(const crypto_wallet *suw, const crypto_wallet *user, long n, i
         ao_buf_init(&msgs[i]);
         sign_item(user, tags, 3, pids[i % PROCS], d, &msgs[i]);
     }
+    net_server *srv = NULL;
+    mu_su_client cl;
+    memset(&cl, 0, sizeof cl);
+    if (http) {
+        net_server_options so;
+        memset(&so, 0, sizeof so);
+        so.threads = (unsigned)threads;
+        char url[64];
+        if (net_su_start(s, &so, &srv, &err)) {
+            fprintf(stderr, "net_su_start: %s\n", err.msg);
+            return -1;
+        }
+        snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)net_server_port(srv));
+        if (net_mu_su_client_http(&wc, url, &cl, &err)) {
+            fprintf(stderr, "client: %s\n", err.msg);
+            return -1;
+        }
+    }
     atomic_long next = 0;
     pthread_t *th = calloc((size_t)threads, sizeof *th);
     worker *ws = calloc((size_t)threads, sizeof *ws);
     double t0 = now_s();
     for (int i = 0; i < threads; i++) {
-        ws[i] = (worker){ s, msgs, &next, n, 0 };
+        ws[i] = (worker){ s, http ? &cl : NULL, msgs, &next, n, 0 };
         pthread_create(&th[i], NULL, post_worker, &ws[i]);
     }
     int failures = 0;
@@ -201,6 +233,10 @@ static double run(const crypto_wallet *suw, const crypto_wallet *user, long n, i
         failures += ws[i].failures;
     }
     double dt = now_s() - t0;
+    if (http) {
+        net_mu_su_client_free(&cl);
+        net_server_stop(srv);
+    }
     su_close(s);
     weave_close(wv);
     for (long i = 0; i < n; i++)
@@ -243,17 +279,18 @@ int main(int argc, char **argv)
     double ed_vfloor = sign_floor(ed, n, cores, &msg);
     printf("floor: Ed25519 message verify + signing      %9.0f /s\n", ed_vfloor);
     const char *only = getenv("SU_BENCH_ONLY");
-    struct { const char *name; int threads; bool trusted, no_fsync; } cfg[] = {
-        { "Ed25519, weave verifies, 64 clients ", 64, false, false },
-        { "Ed25519, trusted put,   64 clients ", 64, true, false },
-        { "Ed25519, trusted put,  256 clients ", 256, true, false },
-        { "Ed25519, trusted put, 256, no fsync", 256, true, true },
+    struct { const char *name; int threads; bool trusted, no_fsync, http; } cfg[] = {
+        { "in-process: Ed25519, weave verifies, 64 clients ", 64, false, false, false },
+        { "in-process: Ed25519, trusted put,   64 clients ", 64, true, false, false },
+        { "in-process: Ed25519, trusted put,  256 clients ", 256, true, false, false },
+        { "in-process: Ed25519, trusted put, 256, no fsync", 256, true, true, false },
+        { "HTTP:       Ed25519, trusted put,   64 clients ", 64, true, false, true },
     };
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
         if (only && atoi(only) != (int)i)
             continue;
-        double r = run(ed, user, n, cfg[i].threads, cfg[i].trusted, cfg[i].no_fsync);
-        printf("su in-process: %s %9.0f /s  (%.2fx of signing alone, %.2fx of verify+sign)\n",
+        double r = run(ed, user, n, cfg[i].threads, cfg[i].trusted, cfg[i].no_fsync, cfg[i].http);
+        printf("su %s %9.0f /s  (%.2fx of signing alone, %.2fx of verify+sign)\n",
                cfg[i].name, r, r / ed_floor, r / ed_vfloor);
     }
     ao_buf_free(&msg);
@@ -262,7 +299,7 @@ int main(int argc, char **argv)
     long nr = n / 20 > 200 ? n / 20 : 200;
     double rsa_floor = sign_floor(rsa, nr, cores, NULL);
     printf("floor: RSA-4096 assignment signing alone     %9.0f /s\n", rsa_floor);
-    double r = run(rsa, user, nr, 64, true, false);
+    double r = run(rsa, user, nr, 64, true, false, false);
     printf("su in-process: RSA, trusted put,       64 clients  %9.0f /s  (%.2fx of the signing floor)\n",
            r, r / rsa_floor);
 out:

@@ -702,6 +702,92 @@ static void test_scheduler_location_published(void **state)
     assert_string_equal(loc.address, su_address(e->s));
 }
 
+/* The exact keys, in order, of an object. */
+static void assert_keys(const cJSON *o, const char *const *keys, size_t n)
+{
+    assert_true(cJSON_IsObject(o));
+    size_t i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, o) {
+        assert_true(i < n);
+        assert_string_equal(c->string, keys[i]);
+        i++;
+    }
+    assert_int_equal(i, n);
+}
+
+/* The shapes of PROTOCOL.md §2.2, key for key, as the CU's reader
+ * (ao-su.js) takes them. */
+static void test_json_shapes(void **state)
+{
+    sut_env *e = *state;
+    su_ack pa, m;
+    assert_int_equal(sut_spawn(e, USER, "p", &pa), AO_OK);
+    assert_int_equal(sut_message(e, USER, pa.id, "m", &m, NULL), AO_OK);
+    static const char *const page[] = { "page_info", "edges" };
+    static const char *const info[] = { "has_next_page" };
+    static const char *const edge[] = { "cursor", "node" };
+    static const char *const node[] = { "message", "assignment" };
+    static const char *const msg[] = { "id", "owner", "data", "tags", "signature", "anchor", "target" };
+    static const char *const asg[] = { "id", "owner", "tags", "signature", "anchor", "target" };
+    static const char *const owner[] = { "address", "key" };
+    static const char *const tag[] = { "name", "value" };
+    static const char *const proc[] = { "process_id", "block", "owner", "tags", "timestamp",
+                                        "data", "anchor", "signature", "target" };
+    cJSON *j = get_json(e, pa.id, NULL);
+    assert_keys(j, page, 2);
+    assert_keys(cJSON_GetObjectItem(j, "page_info"), info, 1);
+    const cJSON *ed;
+    cJSON_ArrayForEach(ed, cJSON_GetObjectItem(j, "edges")) {
+        assert_keys(ed, edge, 2);
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(ed, "cursor")));
+        const cJSON *nd = cJSON_GetObjectItem(ed, "node");
+        assert_keys(nd, node, 2);
+        const cJSON *mm = cJSON_GetObjectItem(nd, "message"), *aa = cJSON_GetObjectItem(nd, "assignment");
+        assert_keys(mm, msg, 7);
+        assert_keys(aa, asg, 6);
+        assert_keys(cJSON_GetObjectItem(mm, "owner"), owner, 2);
+        assert_keys(cJSON_GetObjectItem(aa, "owner"), owner, 2);
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(mm, "tags"))
+            assert_keys(t, tag, 2);
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(aa, "tags"))
+            assert_keys(t, tag, 2);
+        /* what the CU takes from the assignment tags */
+        const cJSON *at = cJSON_GetObjectItem(aa, "tags");
+        const char *need[] = { "Process", "Epoch", "Nonce", "Timestamp", "Block-Height", "Hash-Chain" };
+        for (size_t k = 0; k < 6; k++)
+            assert_non_null(sut_json_tag(at, need[k]));
+    }
+    cJSON_Delete(j);
+    ao_buf b;
+    ao_buf_init(&b);
+    assert_int_equal(su_process_json(e->s, pa.id, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, proc, 9);
+    assert_keys(cJSON_GetObjectItem(j, "owner"), owner, 2);
+    cJSON_Delete(j);
+    ao_buf_reset(&b);
+    assert_int_equal(su_latest_json(e->s, pa.id, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, node, 2);
+    cJSON_Delete(j);
+    ao_buf_reset(&b);
+    static const char *const ts[] = { "timestamp", "block_height" };
+    static const char *const inf[] = { "timestamp", "address" };
+    assert_int_equal(su_timestamp_json(e->s, NULL, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, ts, 2);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(j, "timestamp")));
+    cJSON_Delete(j);
+    ao_buf_reset(&b);
+    assert_int_equal(su_info_json(e->s, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, inf, 2);
+    cJSON_Delete(j);
+    ao_buf_free(&b);
+}
+
 static void test_rsa_wallet_su(void **state)
 {
     (void)state;
@@ -750,6 +836,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_continues_chain, setup_env, teardown_env),
         cmocka_unit_test_setup_teardown(test_upload_failure_repaired, setup_env, teardown_env),
         cmocka_unit_test_setup_teardown(test_scheduler_location_published, setup_env, teardown_env),
+        cmocka_unit_test_setup_teardown(test_json_shapes, setup_env, teardown_env),
         cmocka_unit_test(test_rsa_wallet_su),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,10 @@
  * the write is retried. The interpreter's hot path is unchanged, and a page
  * costs one fault per snapshot interval however often it is written.
  *
+ * The same faults serve transactions (txn.c): while one is open, the
+ * handler first saves the page's pre-image into the undo log of the thread
+ * that began it (room reserved at begin: the handler never allocates).
+ *
  * Writes the kernel makes (read(2) into wasm memory) do not fault: they fail
  * with EFAULT on a protected page. Hosts mark such ranges first with
  * wasm_memory_mark_dirty(). Faults at addresses that are not a protected

@@ -316,7 +316,10 @@ void su_mark_uploaded(su *s, const char *assignment)
 
 void su_upload_failed(su *s)
 {
+    pthread_mutex_lock(&s->qmu);
     atomic_store(&s->retry_uploads, true);
+    pthread_cond_signal(&s->qcv);   /* the writer may be in an untimed wait */
+    pthread_mutex_unlock(&s->qmu);
 }
 
 static bool exec(sqlite3 *db, const char *sql);

@@ -426,10 +426,13 @@ static void spawn_pushed_with_notice(void **state)
     assert_true(nf > fake_su_find_tag(&f->su, "Type", "Process"));
     tags = tag_string(&nt);
     snprintf(want, sizeof want,
-             "Data-Protocol=ao;Type=Message;Process=%s;Action=Spawned;From-Process=%s;"
-             "Variant=ao.TN.1;Reference=7;Name=kid;Pushed-For=%s;", child, f->P, id);
+             "From-Module=old;Module=%s;Reference=7;Name=kid;Data-Protocol=ao;Type=Message;"
+             "Process=%s;Action=Spawned;Variant=ao.TN.1;From-Process=%s;",
+             CHILD_MOD, child, f->P);
     assert_string_equal(tags, want);
     free(tags);
+    assert_int_equal(nt.data_len, 1);   /* no data: one space, as the real MU */
+    assert_memory_equal(nt.data, " ", 1);
     char t[44];
     ao_b64url_encode_to(nt.target, 32, t);
     assert_string_equal(t, f->P);
@@ -594,8 +597,40 @@ static void pushed_message_to_wallet_stored(void **state)
     item it;
     check_mu_signed(f, &f->data.items[0], &it);
     assert_true(fake_tag_is(&it, "Action", "Credit-Notice"));
+    assert_int_equal(it.data_len, 1);   /* no Data: one space, as the real MU */
+    assert_memory_equal(it.data, " ", 1);
     assert_false(fake_cu_was_asked(&f->cu, f->data.items[0].id, f->W));
     ao_buf_free(&raw);
+    ao_buf_free(&r);
+    fx_free(f);
+}
+
+/* The result of a process no SU knows (here: assigned to a wallet id):
+ * its pushes carry an empty From-Module, as the real MU's. */
+static void push_from_unknown_process(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    fx_open(f);
+    char tx[44], wat[44];
+    rand_id(tx);
+    rand_id(wat);
+    ao_buf r;
+    ao_buf_init(&r);
+    ao_buf_printf(&r, "{\"Messages\":[{\"Target\":\"%s\",\"Tags\":[{\"name\":\"Action\","
+                      "\"value\":\"X\"}],\"Data\":\"d\"}]}%c", f->Q, 0);
+    fake_cu_script(&f->cu, tx, (const char *)r.data);
+    assert_int_equal(mu_assign(f->m, wat, tx, false, NULL, NULL, NULL), AO_OK);
+    wait_idle(f);
+    item it;
+    check_mu_signed(f, fake_su_find_tag(&f->su, "Action", "X"), &it);
+    char *tags = tag_string(&it);
+    char want[512];
+    snprintf(want, sizeof want,
+             "Action=X;Data-Protocol=ao;Type=Message;From-Process=%s;From-Module=;Pushed-For=%s;",
+             wat, tx);
+    assert_string_equal(tags, want);
+    free(tags);
     ao_buf_free(&r);
     fx_free(f);
 }
@@ -1016,6 +1051,7 @@ int main(void)
         cmocka_unit_test(assignments_pushed),
         cmocka_unit_test(assign_route_cranks),
         cmocka_unit_test(pushed_message_to_wallet_stored),
+        cmocka_unit_test(push_from_unknown_process),
         cmocka_unit_test(retries_with_backoff),
         cmocka_unit_test(dead_letter_on_refusal),
         cmocka_unit_test(dead_letter_after_max_attempts),

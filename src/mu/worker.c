@@ -147,6 +147,7 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&m->lock);
         finish(m, &j, rc, &why, &next);
+        mu_q_gauge(m);
         running_del(m, j.rowid);
         pthread_cond_broadcast(&m->cond);
         mu_jobs_free(&next);
@@ -215,6 +216,7 @@ static int poll_one(mu *m, const char *pid, const char *cursor, bool *more)
             mu_q_rollback(m);
         if (r == AO_OK) {
             m->pending += added;
+            mu_q_gauge(m);
             pthread_cond_broadcast(&m->cond);
             const cJSON *pi = cJSON_GetObjectItemCaseSensitive(root, "pageInfo");
             *more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pi, "hasNextPage"));

@@ -79,6 +79,7 @@ struct mu {
     int64_t *running;           /* rowids being worked on */
     size_t nrunning;
     bool stop;
+    int64_t stall_until;        /* mono ms: mu.db failed, claim nothing before */
     pthread_t *threads;
     size_t nthreads;
     pthread_t cron_thread;

@@ -155,6 +155,13 @@ static void assert_state_is(host_process *p, const pstate *want)
     pstate_free(&now);
 }
 
+/* Fewer rounds under ASan (about 5x slower) to keep the suite quick. */
+#ifdef __SANITIZE_ADDRESS__
+#define ROUNDS_SCALE 1
+#else
+#define ROUNDS_SCALE 2
+#endif
+
 /* ---- tests ---- */
 
 static void error_after_grow_rolls_back_size_and_bytes(void **state)
@@ -222,7 +229,7 @@ static void consecutive_errors_each_roll_back(void **state)
     free(run_ok(p, NULL, "", 1));
     pstate before;
     pstate_take(p, &before);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < ROUNDS_SCALE; k++) {
         run_error(p, "Error", "first", 2 + k * 10, "first");
         assert_state_is(p, &before);
         run_error(p, "Eval", "local t = {} for i = 1, 20000 do t[i] = {i} end error('second')",
@@ -377,15 +384,15 @@ static void *thread_run(void *arg)
 static void processes_on_several_threads(void **state)
 {
     (void)state;
-    enum { NT = 3 };
+    enum { NT = 1 + ROUNDS_SCALE };
     host_process *ref = new_proc(NULL);
     tjob ref_job = {.p = ref};
     thread_run(&ref_job);
     assert_int_equal(ref_job.errors, 3);
     pstate want;
     pstate_take(ref, &want);
-    tjob jobs[NT];
-    pthread_t th[NT];
+    tjob jobs[3];
+    pthread_t th[3];
     for (int i = 0; i < NT; i++) {
         jobs[i] = (tjob){.p = new_proc(NULL)};
         assert_int_equal(pthread_create(&th[i], NULL, thread_run, &jobs[i]), 0);

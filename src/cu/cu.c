@@ -304,6 +304,12 @@ static int proc_resume(cu *c, cu_proc *p, ao_error *err)
      * of its module */
     enforce_budget(c, p, __atomic_load_n(&p->mod->last_size, __ATOMIC_RELAXED));
     int rc = cu_ckpt_resume(c, p, INT64_MAX, err);
+    if (rc != AO_OK && rc != AO_ENOTFOUND && rc != AO_ENOMEM) {
+        /* a lost or damaged checkpoint: the log rebuilds everything */
+        ao_log(AO_LOG_WARN, "cu", "%s: checkpoint unusable (%s); replaying from the process message", p->pid,
+               err ? err->msg : "");
+        rc = AO_ENOTFOUND;
+    }
     if (rc == AO_ENOTFOUND) {
         if (err) ao_err_clear(err);
         rc = host_process_new(p->mod->m, &p->mod->limits, &p->hp, err);

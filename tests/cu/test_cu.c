@@ -478,6 +478,31 @@ static void state_returns_memory_and_meta(void **state)
     ao_buf_free(&m);
 }
 
+static void damaged_checkpoints_rebuild_from_the_log(void **state)
+{
+    (void)state;
+    char pid[44], id[44];
+    spawn(pid);
+    expect_eval(pid, "W = 41; return W", "41");
+    assert_int_equal(cu_checkpoint_all(F.c, NULL), AO_OK);
+    cu_stats st;
+    cu_get_stats(F.c, &st);
+    assert_true(st.checkpoints >= 1);
+    cu_close(F.c);
+    /* the checkpoint files are damaged (cu.db still names them) */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "for f in %s/cu/checkpoints/*; do echo damaged > $f; done", F.dir);
+    assert_int_equal(system(cmd), 0);
+    cu_options o;
+    memset(&o, 0, sizeof o);
+    o.no_fsync = true;
+    assert_int_equal(open_cu(&o), AO_OK);
+    eval_msg(pid, "W + 1", id);
+    cJSON *r = result(pid, id);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "Output"), "data")->valuestring, "42");
+    cJSON_Delete(r);
+}
+
 static void busy_when_evaluation_is_slow(void **state)
 {
     (void)state;
@@ -594,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(results_pages_with_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_sees_latest_state_and_persists_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(state_returns_memory_and_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(damaged_checkpoints_rebuild_from_the_log, setup, teardown),
         cmocka_unit_test_setup_teardown(busy_when_evaluation_is_slow, setup, teardown),
         cmocka_unit_test_setup_teardown(cron_messages_between_scheduled_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(block_cron_ticks_on_every_nth_block, setup, teardown),

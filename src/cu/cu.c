@@ -18,7 +18,7 @@
 #define CU_SU_PAGE 1000
 #define CU_BATCH 512
 
-static ao_metric *m_evaluated, *m_errors;
+static ao_metric *m_evaluated, *m_errors, *m_resumes, *m_resume_us;
 
 /* ---------------------------------------------------------------- table */
 
@@ -303,7 +303,14 @@ static int proc_resume(cu *c, cu_proc *p, ao_error *err)
     /* make room first: the new instance is about as big as the last one
      * of its module */
     enforce_budget(c, p, __atomic_load_n(&p->mod->last_size, __ATOMIC_RELAXED));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = cu_ckpt_resume(c, p, INT64_MAX, err);
+    if (rc == AO_OK) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ao_metric_add(m_resumes, 1);
+        ao_metric_add(m_resume_us, (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    }
     if (rc != AO_OK && rc != AO_ENOTFOUND && rc != AO_ENOMEM) {
         /* a lost or damaged checkpoint: the log rebuilds everything */
         ao_log(AO_LOG_WARN, "cu", "%s: checkpoint unusable (%s); replaying from the process message", p->pid,
@@ -619,6 +626,9 @@ int cu_open(const cu_options *opt, cu **out, ao_error *err)
     if (!m_evaluated) {
         m_evaluated = ao_metric_get("ao_cu_messages_evaluated_total", "Messages evaluated by the CU", false);
         m_errors = ao_metric_get("ao_cu_message_errors_total", "Messages whose result is an Error", false);
+        m_resumes = ao_metric_get("ao_cu_resumes_total", "Processes made live from a checkpoint", false);
+        m_resume_us = ao_metric_get("ao_cu_resume_microseconds_total",
+                                    "Time spent making processes live from checkpoints", false);
     }
     cu *c = calloc(1, sizeof *c);
     if (!c) return ao_err_set(err, AO_ENOMEM, "cu: out of memory");
@@ -627,6 +637,7 @@ int cu_open(const cu_options *opt, cu **out, ao_error *err)
     c->opt.dir = c->dir;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->mod_mu, NULL);
+    pthread_mutex_init(&c->zmu, NULL);
     pthread_cond_init(&c->work_cv, NULL);
     pthread_cond_init(&c->done_cv, NULL);
     c->table_size = 4096;
@@ -719,6 +730,8 @@ void cu_close(cu *c)
     pthread_cond_destroy(&c->done_cv);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->mod_mu);
+    pthread_mutex_destroy(&c->zmu);
+    free(c->zbuf);
     free(c->dir);
     free(c);
 }

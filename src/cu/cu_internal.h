@@ -170,6 +170,9 @@ struct cu {
     uint64_t lru_clock;
     uint64_t live_bytes, live_procs;
     uint64_t evictions, checkpoints, evaluated;
+    pthread_mutex_t zmu;                 /* the resume buffer */
+    uint8_t *zbuf;
+    size_t zbuf_cap;
 };
 
 /* Write a checkpoint of p's current memory (locally; to the data layer if

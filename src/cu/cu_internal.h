@@ -147,6 +147,9 @@ typedef struct cu_proc {
     uint32_t since_ckpt;
     int64_t eval_ms_since_ckpt;
     bool dirty;                          /* evaluated since the checkpoint */
+    bool shadow;                         /* a private replay (state/dry-run
+                                            at an older message): nothing
+                                            stored, not counted, not listed */
 } cu_proc;
 
 struct cu {

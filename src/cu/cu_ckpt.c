@@ -80,7 +80,10 @@ int cu_ckpt_write(cu *c, cu_proc *p, ao_error *err)
     r.mem_len = len;
     snprintf(r.hash_chain, sizeof r.hash_chain, "%s", p->last.hash_chain);
     snprintf(r.module, sizeof r.module, "%s", p->mod->id);
-    sha_b64(mem, len, r.sha256);
+    /* SHA-256 of the memory only for the data layer's tag (a local resume
+     * checks the zstd frame's checksum): hashing 16+ MiB per checkpoint is
+     * the largest cost of an eviction otherwise */
+    if (c->opt.checkpoint_to_data) sha_b64(mem, len, r.sha256);
     size_t bound = ZSTD_compressBound(len);
     uint8_t *z = malloc(bound);
     if (!z) return ao_err_set(err, AO_ENOMEM, "cu: out of memory for a checkpoint");

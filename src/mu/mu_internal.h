@@ -74,13 +74,26 @@ struct mu {
     sqlite3 *db;
     sqlite3_stmt *st_insert, *st_claim, *st_done, *st_retry, *st_dead, *st_next;
     uint64_t pending;           /* rows in state 0 */
+    ao_metric *depth;           /* ao_mu_queue_depth gauge = pending */
+    int sync_full;              /* current PRAGMA synchronous: 1 FULL, 0 OFF, -1 unknown */
     int64_t *running;           /* rowids being worked on */
     size_t nrunning;
     bool stop;
+    int64_t stall_until;        /* mono ms: mu.db failed, claim nothing before */
     pthread_t *threads;
     size_t nthreads;
     pthread_t cron_thread;
     bool cron_started;
+
+    /* Group commit of the cranks mu_post/mu_assign promise to clients:
+     * concurrent callers share one durable commit. */
+    pthread_mutex_t gc_lock;
+    pthread_cond_t gc_cond;
+    mu_jobs gc_queue;
+    uint64_t gc_enq, gc_done;   /* sequence numbers queued / committed */
+    uint64_t gc_fail_from, gc_fail_to;   /* a failed batch: (from, to] */
+    ao_error gc_err;
+    bool gc_busy;
 
     pthread_mutex_t cache_lock; /* process records */
     mu_proc_info *procs;
@@ -102,6 +115,13 @@ int mu_job_crank(mu_jobs *js, const char *msg, const char *pid, const char *init
 /* Queue, all with m->lock held. */
 int mu_q_open(mu *m, ao_error *err);
 void mu_q_close(mu *m);
+/* Durability of the next commits: FULL (fsync) for rows that must
+ * survive a crash before anything acts on them (new signed pushes, a
+ * crank promised to a client); OFF for outcomes whose loss only makes a
+ * job run again (done marks of idempotent jobs, retries). A later FULL
+ * commit makes the earlier ones durable too (one WAL, fsynced in order).
+ * With no_fsync everything is OFF. */
+void mu_q_durable(mu *m, bool full);
 int mu_q_begin(mu *m, ao_error *err);
 int mu_q_commit(mu *m, ao_error *err);
 void mu_q_rollback(mu *m);
@@ -120,6 +140,8 @@ int mu_q_mark_dead(mu *m, int64_t rowid, uint32_t attempts, const char *reason,
 /* The Spawned notice of a dead spawn dies with it. */
 int mu_q_kill_notice(mu *m, const mu_job *spawn, ao_error *err);
 int mu_q_count_pending(mu *m, uint64_t *out, ao_error *err);
+/* Publishes m->pending as the ao_mu_queue_depth gauge. */
+void mu_q_gauge(mu *m);
 int mu_q_dead_json(mu *m, ao_buf *body, ao_error *err);
 int mu_q_monitor_add(mu *m, const char *pid, const uint8_t *raw, size_t len, ao_error *err);
 int mu_q_monitor_del(mu *m, const char *pid, ao_error *err);

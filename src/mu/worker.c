@@ -46,6 +46,12 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
     const char *reason = why->msg[0] ? why->msg : ao_strerror(rc);
     if (rc == AO_OK) {
         uint64_t added = 0;
+        /* New signed pushes must be on disk before their first attempt;
+         * a lost done mark only runs an idempotent job again. */
+        bool durable = false;
+        for (size_t i = 0; i < next->n && !durable; i++)
+            durable = next->v[i].raw != NULL;
+        mu_q_durable(m, durable);
         int r = mu_q_begin(m, &e);
         for (size_t i = 0; r == AO_OK && i < next->n; i++)
             r = mu_q_insert(m, &next->v[i], &added, &e);
@@ -62,9 +68,11 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
             return;
         }
         /* Could not record it: the job stays pending and runs again (its
-         * pushes are idempotent by id). */
+         * pushes are idempotent by id), after a pause so that a failing
+         * disk does not turn into a loop of re-posts. */
         ao_log(AO_LOG_ERROR, MU_UNIT, "recording %s/%s done failed: %s", j->source, j->kind,
                e.msg);
+        m->stall_until = ao_mono_ms() + 1000;
         rc = AO_EIO;
         reason = "recording the outcome failed";
     }
@@ -81,8 +89,11 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
                (long long)j->idx, (unsigned long long)delay, reason);
         ao_metric_add(ao_metric_get("ao_mu_push_retries_total",
                                     "Pushes and pulls retried after a failure", false), 1);
-        if (mu_q_mark_retry(m, j->rowid, attempts, ao_now_ms() + (int64_t)delay, reason, &e))
+        mu_q_durable(m, false);
+        if (mu_q_mark_retry(m, j->rowid, attempts, ao_now_ms() + (int64_t)delay, reason, &e)) {
             ao_log(AO_LOG_ERROR, MU_UNIT, "recording a retry failed: %s", e.msg);
+            m->stall_until = ao_mono_ms() + (int64_t)delay;
+        }
         return;
     }
     ao_log(AO_LOG_WARN, MU_UNIT, "dead letter: %s %s (%s/%lld, process %s) after %u attempts: %s",
@@ -90,6 +101,7 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
            attempts, reason);
     ao_metric_add(ao_metric_get("ao_mu_dead_letters_total", "Pushes given up (dead letters)",
                                 false), 1);
+    mu_q_durable(m, false);
     int r = mu_q_begin(m, &e);
     if (r == AO_OK)
         r = mu_q_mark_dead(m, j->rowid, attempts, reason, &e);
@@ -104,6 +116,7 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
             m->pending--;
     } else {
         ao_log(AO_LOG_ERROR, MU_UNIT, "recording a dead letter failed: %s", e.msg);
+        m->stall_until = ao_mono_ms() + 1000;
     }
 }
 
@@ -115,7 +128,16 @@ static void *worker_main(void *arg)
         mu_job j;
         int64_t wake = 0;
         ao_error e = {0};
+        int64_t stall = m->stall_until - ao_mono_ms();
+        if (stall > 0) {
+            struct timespec ts;
+            deadline_in(&ts, stall);
+            pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+            continue;
+        }
         int got = mu_q_claim(m, ao_now_ms(), &j, &wake, &e);
+        if (got < 0)
+            m->stall_until = ao_mono_ms() + 1000;
         if (got <= 0) {
             if (got < 0)
                 ao_log(AO_LOG_ERROR, MU_UNIT, "queue: %s", e.msg);
@@ -139,6 +161,7 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&m->lock);
         finish(m, &j, rc, &why, &next);
+        mu_q_gauge(m);
         running_del(m, j.rowid);
         pthread_cond_broadcast(&m->cond);
         mu_jobs_free(&next);
@@ -178,8 +201,15 @@ static int poll_one(mu *m, const char *pid, const char *cursor, bool *more)
     cJSON_ArrayForEach(edge, edges) {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(edge, "cursor");
         cJSON *node = cJSON_GetObjectItemCaseSensitive(edge, "node");
-        if (!cJSON_IsString(c) || !cJSON_IsObject(node))
+        if (!cJSON_IsString(c))
             continue;
+        if (!cJSON_IsObject(node)) {
+            /* nothing to push, but move past it */
+            ao_log(AO_LOG_WARN, MU_UNIT, "cron of %s: edge %s has no result", pid,
+                   c->valuestring);
+            last = c->valuestring;
+            continue;
+        }
         char src[512];
         snprintf(src, sizeof src, "cron:%s", c->valuestring);
         cJSON *copy = cJSON_Duplicate(node, 1);
@@ -195,6 +225,7 @@ static int poll_one(mu *m, const char *pid, const char *cursor, bool *more)
     if (rc == AO_OK && last) {
         pthread_mutex_lock(&m->lock);
         uint64_t added = 0;
+        mu_q_durable(m, true);
         int r = mu_q_begin(m, &e);
         for (size_t i = 0; r == AO_OK && i < jobs.n; i++)
             r = mu_q_insert(m, &jobs.v[i], &added, &e);
@@ -206,6 +237,7 @@ static int poll_one(mu *m, const char *pid, const char *cursor, bool *more)
             mu_q_rollback(m);
         if (r == AO_OK) {
             m->pending += added;
+            mu_q_gauge(m);
             pthread_cond_broadcast(&m->cond);
             const cJSON *pi = cJSON_GetObjectItemCaseSensitive(root, "pageInfo");
             *more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pi, "hasNextPage"));

@@ -8,7 +8,8 @@
  * console's prompt. A live feed polls the CU's /results every two seconds
  * and prints what other messages made the process print (Output.print),
  * without disturbing the line being typed (readline's callback interface).
- * Dot commands: .load FILE, .editor (until .done), .help, .exit.
+ * Dot commands: .load FILE, .load-blueprint NAME, .editor (until .done),
+ * .help, .exit.
  * A unit that cannot be reached is reported and the console keeps going,
  * so it survives the node being stopped and started again. */
 #include "cli.h"
@@ -188,6 +189,7 @@ static void load_file(console *k, const char *path)
 
 static const char *console_help =
     ".load FILE   evaluate a Lua file in the process\n"
+    ".load-blueprint NAME  load a bundled blueprint (token, chatroom)\n"
     ".editor      type many lines; .done sends them, .cancel drops them\n"
     ".help        this text\n"
     ".exit        leave (Ctrl-D too)\n"
@@ -221,6 +223,17 @@ static void on_line(char *line)
         } else if (!strcmp(line, ".editor")) {
             k->editor = true;
             print_above(k, "editor mode: .done to send, .cancel to drop", false);
+        } else if (!strncmp(line, ".load-blueprint", 15)) {
+            const char *name = line + 15;
+            while (*name == ' ')
+                name++;
+            char code[320];
+            snprintf(code, sizeof code, "require(\"blueprints.%.200s\"); return \"loaded %.60s\"",
+                     name, name);
+            if (!*name || strpbrk(name, "\"\\ "))
+                print_above(k, ".load-blueprint needs a blueprint name (token, chatroom)", true);
+            else
+                eval_code(k, code, strlen(code));
         } else if (!strncmp(line, ".load", 5) && (line[5] == ' ' || !line[5])) {
             load_file(k, line + 5);
         } else {

@@ -13,7 +13,7 @@ CFLAGS_ALL := $(CSTD) $(OPT) -g $(WARN) -Isrc -I/usr/include/cjson -MMD -MP $(CF
 # repository; tests and benchmarks find it through AO_SHARED.
 export AO_SHARED ?= $(abspath $(CURDIR)/../shared)
 
-LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lsqlite3 -lmicrohttpd -lm -lpthread
+LIBS    := -lcrypto -lsecp256k1 -lcjson -lzstd -lsqlite3 -lmicrohttpd -lcurl -lm -lpthread
 
 ifeq ($(SAN),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -70,6 +70,14 @@ check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm
 
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 check
+
+# The whole network in one process (docs/node.md): installs what is
+# missing, builds, then runs `ao up` on $AO_DATA (default .ao-data) until
+# Ctrl-C. Extra flags: make up UP_FLAGS='--json --log-level debug'.
+up:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/ao up --data "$${AO_DATA:-.ao-data}" $(UP_FLAGS)
 
 test: deps
 	@MAKE="$(MAKE)" sh scripts/test-all.sh

@@ -106,21 +106,29 @@ int cli_up_main(int argc, char **argv)
             continue;
         }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        unsigned long num;
+        unsigned long num = 0;
         bool ok = true;
-        if (!strcmp(a, "--data"))
-            ok = (o.data_dir = v) != NULL && *v, given[G_DATA] = true;
-        else if (!strcmp(a, "--host"))
-            ok = (o.host = v) != NULL && *v, given[G_HOST] = true;
-        else if (!strcmp(a, "--gateway-port"))
-            ok = parse_port(v, &o.gateway_port), given[G_GW] = true;
-        else if (!strcmp(a, "--su-port"))
-            ok = parse_port(v, &o.su_port), given[G_SU] = true;
-        else if (!strcmp(a, "--cu-port"))
-            ok = parse_port(v, &o.cu_port), given[G_CU] = true;
-        else if (!strcmp(a, "--mu-port"))
-            ok = parse_port(v, &o.mu_port), given[G_MU] = true;
-        else if (!strcmp(a, "--log-level")) {
+        if (!strcmp(a, "--data")) {
+            ok = v && *v;
+            o.data_dir = v;
+            given[G_DATA] = true;
+        } else if (!strcmp(a, "--host")) {
+            ok = v && *v;
+            o.host = v;
+            given[G_HOST] = true;
+        } else if (!strcmp(a, "--gateway-port")) {
+            ok = parse_port(v, &o.gateway_port);
+            given[G_GW] = true;
+        } else if (!strcmp(a, "--su-port")) {
+            ok = parse_port(v, &o.su_port);
+            given[G_SU] = true;
+        } else if (!strcmp(a, "--cu-port")) {
+            ok = parse_port(v, &o.cu_port);
+            given[G_CU] = true;
+        } else if (!strcmp(a, "--mu-port")) {
+            ok = parse_port(v, &o.mu_port);
+            given[G_MU] = true;
+        } else if (!strcmp(a, "--log-level")) {
             ao_log_level lv;
             ok = v && ao_log_level_parse(v, &lv) == AO_OK;
             level_name = v;
@@ -129,11 +137,14 @@ int cli_up_main(int argc, char **argv)
             ok = parse_ulong(v, 86400000UL, &num) && num > 0;
             o.block_interval_ms = (uint32_t)num;
             given[G_BLOCK] = true;
-        } else if (!strcmp(a, "--aos-module"))
-            ok = (o.aos_module_path = v) != NULL && *v, given[G_AOS] = true;
-        else if (!strcmp(a, "--su-wallet-type"))
-            ok = v && (!strcmp(v, "ed25519") || !strcmp(v, "rsa")) && (o.su_wallet_type = v);
-        else if (!strcmp(a, "--cu-threads")) {
+        } else if (!strcmp(a, "--aos-module")) {
+            ok = v && *v;
+            o.aos_module_path = v;
+            given[G_AOS] = true;
+        } else if (!strcmp(a, "--su-wallet-type")) {
+            ok = v && (!strcmp(v, "ed25519") || !strcmp(v, "rsa"));
+            o.su_wallet_type = v;
+        } else if (!strcmp(a, "--cu-threads")) {
             ok = parse_ulong(v, 256, &num) && num > 0;
             o.cu_threads = (unsigned)num;
         } else {
@@ -150,15 +161,6 @@ int cli_up_main(int argc, char **argv)
     ao_log_level level = AO_LOG_INFO;
     ao_log_level_parse(level_name, &level);
     ao_log_configure(level, json);
-    if (!o.any_ports) {
-        uint16_t ports[4] = { o.gateway_port, o.su_port, o.cu_port, o.mu_port };
-        for (int i = 0; i < 4; i++)
-            for (int j = i + 1; j < 4; j++)
-                if (ports[i] == ports[j]) {
-                    fprintf(stderr, "ao up: two units cannot share port %u\n", (unsigned)ports[i]);
-                    return 2;
-                }
-    }
 
     printf("ao up: settings\n");
     printf("  data            %s%s\n", o.data_dir, or_default(given[G_DATA]));
@@ -178,6 +180,15 @@ int cli_up_main(int argc, char **argv)
     printf("  aos module      %s%s\n", o.aos_module_path ? o.aos_module_path : "build/aos.wasm",
            or_default(given[G_AOS]));
     fflush(stdout);
+    if (!o.any_ports) {
+        uint16_t ports[4] = { o.gateway_port, o.su_port, o.cu_port, o.mu_port };
+        for (int i = 0; i < 4; i++)
+            for (int j = i + 1; j < 4; j++)
+                if (ports[i] == ports[j]) {
+                    fprintf(stderr, "ao up: two units cannot share port %u\n", (unsigned)ports[i]);
+                    return 2;
+                }
+    }
 
     /* Block the signals first so that the unit threads inherit the mask
      * and only this thread receives them. */

@@ -168,6 +168,62 @@ async function main() {
     const b1 = await evalOn(ao, signer, pidB, "Inbox[#Inbox].Data .. '|' .. Inbox[#Inbox].From");
     check("B's Inbox has it From A", outData(b1.res) === "hello-b|" + pid, short(b1.res));
 
+    // a token (the aos token blueprint): Transfer from the owner's wallet to
+    // process B; the Credit-Notice is cranked to B, the Debit-Notice to the
+    // wallet is stored in the weave, balances read with dryrun
+    const pidT = await ao.spawn({ module: info.aosModule, scheduler: info.suAddress, signer,
+                                  tags: [{ name: "Authority", value: info.muAddress },
+                                         { name: "Name", value: "interop-token" }] });
+    await resultOf(ao, pidT, pidT);
+    const t0 = await evalOn(ao, signer, pidT,
+      `require('blueprints.token'); Balances = { ['${owner}'] = '1000' }; TotalSupply = '1000'; ` +
+      "Ticker = 'ITK'; return Ticker");
+    check("token: the blueprint loads", outData(t0.res) === "ITK", short(t0.res));
+    const tr = await ao.message({ process: pidT, signer, tags: [
+      { name: "Action", value: "Transfer" }, { name: "Recipient", value: pidB },
+      { name: "Quantity", value: "250" }] });
+    const trRes = await resultOf(ao, tr, pidT);
+    const notice = (action) => (trRes.Messages || []).find((m) =>
+      (m.Tags || []).some((t) => t.name === "Action" && t.value === action));
+    check("token: Transfer answers a Debit-Notice to the sender",
+          notice("Debit-Notice") && notice("Debit-Notice").Target === owner, short(trRes));
+    check("token: and a Credit-Notice to the recipient",
+          notice("Credit-Notice") && notice("Credit-Notice").Target === pidB, short(trRes));
+    const bal = async (who) => {
+      const d = await ao.dryrun({ process: pidT, tags: [{ name: "Action", value: "Balance" },
+                                                        { name: "Recipient", value: who }] });
+      return d && d.Messages && d.Messages[0] ? d.Messages[0].Data : undefined;
+    };
+    check("token: balances after the transfer", (await bal(owner)) === "750" &&
+          (await bal(pidB)) === "250");
+    let credited = false;
+    for (let i = 0; i < 120 && !credited; i++) {
+      const rb = await ao.results({ process: pidB, sort: "DESC", limit: 10 });
+      credited = !!(rb && rb.edges && rb.edges.some((e) => typeof outData(e.node) === "string" &&
+                                                      outData(e.node).includes("Credit-Notice")));
+      if (!credited) await sleep(250);
+    }
+    check("token: B got the Credit-Notice (cranked by the MU)", credited);
+    let stored = false;
+    for (let i = 0; i < 120 && !stored; i++) {
+      const q = `{ transactions(recipients:["${owner}"], tags:[{name:"Action", values:["Debit-Notice"]}]) ` +
+                "{ edges { node { id owner { address } tags { name value } } } } }";
+      const g = await fetch(info.gateway + "/graphql", { method: "POST",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ query: q }) })
+        .then((r) => r.json()).catch(() => null);
+      const edges = g && g.data && g.data.transactions ? g.data.transactions.edges : [];
+      stored = edges.length === 1 && edges[0].node.owner.address === info.muAddress &&
+        edges[0].node.tags.some((t) => t.name === "From-Process" && t.value === pidT);
+      if (!stored) await sleep(250);
+    }
+    check("token: the Debit-Notice to the wallet is stored in the weave, signed by the MU", stored);
+    const over = await ao.message({ process: pidT, signer, tags: [
+      { name: "Action", value: "Transfer" }, { name: "Recipient", value: pidB },
+      { name: "Quantity", value: "5000" }] });
+    const overRes = await resultOf(ao, over, pidT);
+    check("token: an overdraft answers Transfer-Error", (overRes.Messages || []).some((m) =>
+      (m.Tags || []).some((t) => t.name === "Action" && t.value === "Transfer-Error")), short(overRes));
+
     // monitor / unmonitor
     let mon, unmon;
     try { mon = await ao.monitor({ process: pid, signer }); } catch (e) { mon = e; }

@@ -9,10 +9,12 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 
 struct node {
     char *dir;
+    int lock_fd;              /* DIR/lock, flock'd while the node runs */
     weave *w;
     weave_client data;
     crypto_wallet *su_wallet, *mu_wallet, *cu_wallet;
@@ -174,6 +177,33 @@ static int write_node_json(node *n, ao_error *err)
     return r;
 }
 
+/* One node per data folder: DIR/lock is held (flock) while it runs, so a
+ * second `ao up` on the same folder is refused instead of sharing the
+ * stores. */
+static int lock_dir(node *n, ao_error *err)
+{
+    char path[PATH_MAX];
+    int r = path_join(path, sizeof path, n->dir, "lock", err);
+    if (r)
+        return r;
+    n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (n->lock_fd < 0)
+        return ao_err_set(err, AO_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(n->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char other[32] = "";
+        ssize_t k = pread(n->lock_fd, other, sizeof other - 1, 0);
+        other[k > 0 ? k : 0] = 0;
+        other[strcspn(other, "\n")] = 0;
+        return ao_err_set(err, AO_ESTATE, "%s is in use by another node (pid %s)", n->dir,
+                          *other ? other : "?");
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(n->lock_fd, 0) != 0 || pwrite(n->lock_fd, pid, (size_t)len, 0) != len)
+        return ao_err_set(err, AO_EIO, "cannot write %s: %s", path, strerror(errno));
+    return AO_OK;
+}
+
 static uint16_t port_or(uint16_t p, uint16_t def, bool any)
 {
     if (any)
@@ -203,9 +233,12 @@ int node_start(const node_options *opt, node **out, ao_error *err)
         free(n);
         return ao_err_set(err, AO_ENOMEM, "node");
     }
+    n->lock_fd = -1;
     char path[PATH_MAX];
     const char *subs[] = { "wallets", "weave", "su", "cu", "mu" };
     r = make_dirs(n->dir, err);
+    if (!r)
+        r = lock_dir(n, err);
     for (size_t i = 0; !r && i < sizeof subs / sizeof subs[0]; i++) {
         r = path_join(path, sizeof path, n->dir, subs[i], err);
         if (!r)
@@ -350,6 +383,8 @@ void node_stop(node *n)
     crypto_wallet_free(n->su_wallet);
     crypto_wallet_free(n->mu_wallet);
     crypto_wallet_free(n->cu_wallet);
+    if (n->lock_fd >= 0)
+        close(n->lock_fd);   /* releases the flock */
     if (n->dir)
         ao_log(AO_LOG_INFO, "node", "stopped (%s)", n->dir);
     free(n->dir);

@@ -330,6 +330,31 @@ static void every_unit_answers_health(void **state)
     }
 }
 
+/* ---- one node per folder ---- */
+
+static void second_node_on_the_same_folder_refused(void **state)
+{
+    (void)state;
+    node_options o = { 0 };
+    o.data_dir = g_dir;
+    o.any_ports = true;
+    node *second = NULL;
+    ao_error err = { 0 };
+    assert_int_equal(node_start(&o, &second, &err), AO_ESTATE);
+    assert_null(second);
+    assert_non_null(strstr(err.msg, "in use by another node"));
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    assert_non_null(strstr(err.msg, pid));
+    /* the running node is untouched */
+    char url[256];
+    long st;
+    snprintf(url, sizeof url, "%s/health", g_info.mu_url);
+    cJSON *j = http_json("GET", url, NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    cJSON_Delete(j);
+}
+
 /* ---- restart ---- */
 
 static void restart_keeps_module_and_wallets(void **state)
@@ -571,6 +596,7 @@ int main(void)
         cmocka_unit_test(module_published_with_protocol_tags),
         cmocka_unit_test(scheduler_location_resolves_to_su),
         cmocka_unit_test(every_unit_answers_health),
+        cmocka_unit_test(second_node_on_the_same_folder_refused),
         cmocka_unit_test(restart_keeps_module_and_wallets),
         cmocka_unit_test(spawn_then_eval_through_mu_su_cu),
         cmocka_unit_test(send_from_a_is_cranked_to_b),

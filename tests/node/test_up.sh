@@ -107,6 +107,9 @@ check "the SU answers with its address" "curl -sf -m 10 '$SU/' | grep -q '$SUA'"
 check "the wallets are 0600" \
     "[ \"\$(stat -c %a '$WORK/run1/.ao-data/wallets/su.json')\" = 600 ] &&
      [ \"\$(stat -c %a '$WORK/run1/.ao-data/wallets/mu.json')\" = 600 ]"
+"$AO" up --data "$WORK/run1/.ao-data" --any-ports >"$WORK/o" 2>"$WORK/e"
+check "a second ao up on the same data folder is refused" \
+    "[ $? -eq 2 ] && grep -q 'in use by another node (pid $PID)' '$WORK/e'"
 cp "$WORK/run1/.ao-data/wallets/mu.json" "$WORK/mu-before.json"
 stop_node TERM
 check "SIGTERM stops it with exit code 0" "[ $RC -eq 0 ] && grep -q 'SIGTERM, shutting down' '$WORK/err1'"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 /* ---- limits ---- */
 
@@ -321,8 +322,17 @@ int host_process_new(const host_module *m, const host_limits *limits, host_proce
     return rc;
 }
 
+static bool unit_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    for (size_t i = 0; i < 4096 / 8; i += 4)
+        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3]) return false;
+    return true;
+}
+
 /* Replace the memory with bytes (grown as needed; never smaller than the
- * instance's initial memory). */
+ * instance's initial memory). Only the non-zero 4 KiB units are written
+ * into a memory first emptied: untouched memory stays unallocated. */
 static int load_memory(host_process *p, const uint8_t *mem, size_t len, ao_error *err)
 {
     uint64_t cur = wasm_memory_size(p->mem);
@@ -333,7 +343,13 @@ static int load_memory(host_process *p, const uint8_t *mem, size_t len, ao_error
                           len);
     if (len > cur && wasm_memory_grow(p->mem, (len - cur) / 65536) < 0)
         return ao_err_set(err, AO_ELIMIT, "host: memory image of %zu bytes exceeds the memory limit", len);
-    memcpy(wasm_memory_data(p->mem), mem, len);
+    uint8_t *d = wasm_memory_data(p->mem);
+    if (((uintptr_t)mem & 7) || madvise(d, len, MADV_DONTNEED) != 0) {
+        memcpy(d, mem, len);
+        return AO_OK;
+    }
+    for (size_t off = 0; off < len; off += 4096)
+        if (!unit_zero(mem + off)) memcpy(d + off, mem + off, 4096);
     return AO_OK;
 }
 
@@ -355,7 +371,6 @@ void host_process_free(host_process *p)
     if (!p) return;
     teardown(p);
     ao_buf_free(&p->out);
-    free(p->saved);
     free(p);
 }
 
@@ -371,6 +386,20 @@ int host_process_snapshot(host_process *p, ao_buf *out, ao_error *err)
     return wasm_instance_snapshot(p->inst, out, err);
 }
 
+int host_process_new_from_snapshot(const host_module *m, const host_limits *limits,
+                                   const uint8_t *snap, size_t len, host_process **out,
+                                   ao_error *err)
+{
+    int rc = process_alloc(m, limits, out, err);
+    if (rc == AO_OK) rc = instantiate(*out, false, err);
+    if (rc == AO_OK) rc = wasm_instance_restore((*out)->inst, snap, len, err);
+    if (rc != AO_OK && *out) {
+        host_process_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int host_process_restore(host_process *p, const uint8_t *snap, size_t len, ao_error *err)
 {
     teardown(p);
@@ -380,15 +409,6 @@ int host_process_restore(host_process *p, const uint8_t *snap, size_t len, ao_er
 }
 
 /* ---- one message ---- */
-
-/* Back to the memory saved before the message, in a new instance. */
-static int rollback(host_process *p, ao_error *err)
-{
-    teardown(p);
-    int rc = instantiate(p, false, err);
-    if (rc == AO_OK) rc = load_memory(p, p->saved, p->saved_len, err);
-    return rc;
-}
 
 static char *trap_text(const wasm_trap *t)
 {
@@ -498,16 +518,10 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
         return ao_err_set(err, AO_EINVAL, "host: handle needs a process, msg and env");
     if (!p->inst)
         return ao_err_set(err, AO_ESTATE, "host: the process has no instance (an earlier rollback failed)");
-    /* save the memory */
-    size_t len = (size_t)wasm_memory_size(p->mem);
-    if (len > p->saved_cap) {
-        uint8_t *n = realloc(p->saved, len);
-        if (!n) return ao_err_set(err, AO_ENOMEM, "host: out of memory for the memory copy");
-        p->saved = n;
-        p->saved_cap = len;
-    }
-    memcpy(p->saved, wasm_memory_data(p->mem), len);
-    p->saved_len = len;
+    /* mark the state: on an Error it comes back exactly (memory bytes and
+     * size, globals, table), at a cost proportional to the pages written */
+    int trc = wasm_instance_txn_begin(p->inst, err);
+    if (trc != AO_OK) return trc;
 
     p->now_ms = 10000;
     p->metered_gas = 0;
@@ -561,13 +575,10 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     if (error) {
         out->error = error;
     }
-    if ((error && (!p->no_rollback || trapped)) || lost_memory) {
-        int rrc = rollback(p, err);
-        if (rrc != AO_OK) {
-            host_result_free(out);
-            return rrc;
-        }
-    }
+    if ((error && (!p->no_rollback || trapped)) || lost_memory)
+        wasm_instance_txn_rollback(p->inst);
+    else
+        wasm_instance_txn_commit(p->inst);
     if (brc != AO_OK || !out->stdout_text) {
         host_result_free(out);
         return ao_err_set(err, AO_ENOMEM, "host: out of memory for the result");

@@ -16,9 +16,12 @@
  * NULL or ""). A module importing anything the host does not provide is
  * refused at load, naming the import.
  *
- * Per message: the memory is copied first; on an Error (the module's
- * ok=false, a response carrying Error, a trap, out of gas, out of memory)
- * the memory rolls back to that copy. Gas (the engine's deterministic count,
+ * Per message: the instance's state is marked first (an engine
+ * transaction, wasm.h); on an Error (the module's ok=false, a response
+ * carrying Error, a trap, out of gas, out of memory) it rolls back to that
+ * mark exactly: memory bytes and size (a memory.grow is undone), globals,
+ * table. The cost is per page written by the message, not per page of
+ * memory. A message must run on one thread from start to end. Gas (the engine's deterministic count,
  * docs/wasm.md) restarts at 0 for each message; Compute-Limit bounds it.
  * Memory-Limit bounds the linear memory in bytes.
  *
@@ -88,8 +91,18 @@ void host_process_set_rollback(host_process *p, bool on);
 /* The current linear memory (valid until the next call on p). */
 const uint8_t *host_process_memory(host_process *p, size_t *len);
 
-/* Engine snapshot / restore of the whole instance (zstd, wasm.h). */
+/* Engine snapshot / restore of the whole instance (zstd, wasm.h): memory
+ * (only its non-zero 4 KiB units are stored), globals, table. A snapshot
+ * of an aos process is typically a few hundred KB whatever its memory size;
+ * taking or restoring one costs a few ms (bench/aos.sh). */
 int host_process_snapshot(host_process *p, ao_buf *out, ao_error *err);
 int host_process_restore(host_process *p, const uint8_t *snap, size_t len, ao_error *err);
+/* A process created directly from a snapshot of a process of the same
+ * module (the cold resume of an evicted process): the same state as
+ * host_process_new + host_process_restore, without running the module's
+ * initialisation. limits as for host_process_new. */
+int host_process_new_from_snapshot(const host_module *m, const host_limits *limits,
+                                   const uint8_t *snap, size_t len, host_process **out,
+                                   ao_error *err);
 
 #endif

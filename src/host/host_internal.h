@@ -63,8 +63,6 @@ struct host_process {
     uint64_t now_ms;        /* deterministic clock */
     uint64_t metered_gas;   /* metering.usegas of build-time metered modules */
     ao_buf out;             /* captured stdout/stderr */
-    uint8_t *saved;         /* memory before the current message */
-    size_t saved_len, saved_cap;
 };
 
 /* Stack helpers through the module's exports (used by invoke_*). */

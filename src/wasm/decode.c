@@ -1152,6 +1152,11 @@ int wasm__decode(const uint8_t *bytes, size_t len, struct wasm_module **out, ao_
     if (len)
         memcpy(m->bytes, bytes, len);
     m->len = len;
+    m->fingerprint = 0xcbf29ce484222325ull;   /* fnv1a */
+    for (size_t i = 0; i < len; i++) {
+        m->fingerprint ^= m->bytes[i];
+        m->fingerprint *= 0x100000001b3ull;
+    }
     dec d = { .m = m, .err = err, .base = m->bytes };
     wasm_rd r = { m->bytes, m->bytes + len };
     int rc;

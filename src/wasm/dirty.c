@@ -9,6 +9,10 @@
  * the write is retried. The interpreter's hot path is unchanged, and a page
  * costs one fault per snapshot interval however often it is written.
  *
+ * The same faults serve transactions (txn.c): while one is open, the
+ * handler first saves the page's pre-image into the undo log of the thread
+ * that began it (room reserved at begin: the handler never allocates).
+ *
  * Writes the kernel makes (read(2) into wasm memory) do not fault: they fail
  * with EFAULT on a protected page. Hosts mark such ranges first with
  * wasm_memory_mark_dirty(). Faults at addresses that are not a protected
@@ -29,7 +33,7 @@
 /* Registry of tracked memories. Slots are claimed with a compare-and-swap
  * and read by the fault handler on any thread; base/len are kept in the
  * slot so that a handler never dereferences another thread's memory. */
-#define TRACK_SLOTS 4096
+#define TRACK_SLOTS 16384
 
 typedef struct track_slot {
     _Atomic(wasm_memory *) mem;
@@ -62,29 +66,86 @@ static void chain(int sig, siginfo_t *si, void *uc)
     sigaction(sig, &dfl, NULL);
 }
 
+/* Save the pre-image of page pg for mem's open transaction. */
+static bool undo_save(wasm_memory *mem, size_t pg)
+{
+    wasm_undo *u = mem->txn_log;
+    if (u->n >= u->cap)
+        return false;
+    size_t ps = (size_t)1 << g_shift;
+    memcpy(u->data + (u->n << g_shift), mem->data + (pg << g_shift), ps);
+    u->ent[u->n].mem = mem;
+    u->ent[u->n].pg = pg;
+    u->n++;
+    return true;
+}
+
+/* Is page pg writable at the moment (tracking on)? */
+static bool page_is_open(const wasm_memory *mem, size_t pg)
+{
+    uint8_t d = mem->dirty[pg];
+    if (mem->txn_log)
+        return (d & WASM_DIRTY_TXN) != 0;
+    return (d & WASM_DIRTY_SNAP) && !(d & WASM_DIRTY_REPROT);
+}
+
+/* Make page pg writable and record the write: for the next delta, and for
+ * an open transaction (its pre-image first). 0 done, -1 failed. */
+static int page_open(wasm_memory *mem, size_t pg)
+{
+    uint8_t d = mem->dirty[pg];
+    bool saved = false;
+    if (mem->txn_log && pg < mem->txn_npages) {
+        if (!undo_save(mem, pg))
+            return -1;
+        saved = true;
+    }
+    if (mprotect(mem->data + (pg << g_shift), (size_t)1 << g_shift, PROT_READ | PROT_WRITE) != 0) {
+        if (saved)
+            mem->txn_log->n--;
+        return -1;
+    }
+    d = (uint8_t)((d | WASM_DIRTY_SNAP) & ~WASM_DIRTY_REPROT);
+    if (mem->txn_log)
+        d |= WASM_DIRTY_TXN;
+    else
+        mem->all_protected = false;
+    mem->dirty[pg] = d;
+    return 0;
+}
+
+/* The slot of the memory in the latest transaction begun on this thread:
+ * looked at first (a slot is always safe to read). */
+static __thread unsigned t_hint;
+
+static bool try_slot(unsigned i, uintptr_t a, bool *handled)
+{
+    uintptr_t base = atomic_load_explicit(&g_slots[i].base, memory_order_acquire);
+    size_t len = atomic_load_explicit(&g_slots[i].len, memory_order_acquire);
+    if (!base || a < base || a - base >= len)
+        return false;
+    wasm_memory *mem = atomic_load_explicit(&g_slots[i].mem, memory_order_acquire);
+    size_t pg = (size_t)(a - base) >> g_shift;
+    *handled = mem && mem->tracking && pg < mem->dirty_cap && !page_is_open(mem, pg) &&
+               page_open(mem, pg) == 0;
+    return true;
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
     uintptr_t a = (uintptr_t)si->si_addr;
-    unsigned hi = atomic_load_explicit(&g_slots_hi, memory_order_acquire);
-    for (unsigned i = 0; i < hi; i++) {
-        uintptr_t base = atomic_load_explicit(&g_slots[i].base, memory_order_acquire);
-        size_t len = atomic_load_explicit(&g_slots[i].len, memory_order_acquire);
-        if (!base || a < base || a - base >= len)
-            continue;
-        wasm_memory *mem = atomic_load_explicit(&g_slots[i].mem, memory_order_acquire);
-        size_t pg = (size_t)(a - base) >> g_shift;
-        if (!mem || !mem->tracking || pg >= mem->dirty_cap || mem->dirty[pg])
-            break;
-        if (mprotect((void *)(base + (pg << g_shift)), (size_t)1 << g_shift,
-                     PROT_READ | PROT_WRITE) != 0)
-            break;
-        mem->dirty[pg] = 1;
-        errno = saved;
-        return;
+    bool handled = false;
+    unsigned h = t_hint;
+    if (!(h && h <= TRACK_SLOTS && try_slot(h - 1, a, &handled))) {
+        unsigned hi = atomic_load_explicit(&g_slots_hi, memory_order_acquire);
+        for (unsigned i = 0; i < hi; i++)
+            if (try_slot(i, a, &handled))
+                break;
     }
     errno = saved;
-    chain(sig, si, uc);
+    if (!handled)
+        chain(sig, si, uc);
 }
 
 static void install(void)
@@ -160,6 +221,9 @@ static void slot_publish(wasm_memory *mem, size_t len)
 
 void wasm__track_release(wasm_memory *mem)
 {
+    wasm__undo_drop(mem);
+    free(mem->txn_copy);
+    mem->txn_copy = NULL;
     if (mem->track_slot) {
         track_slot *t = &g_slots[mem->track_slot - 1];
         atomic_store(&t->base, 0);
@@ -183,7 +247,15 @@ void wasm__track_stop(wasm_memory *mem)
 {
     if (!mem->tracking)
         return;
+    /* an open transaction keeps the pre-image of every page it has not
+     * saved yet: no write will fault from now on */
+    if (mem->txn_log) {
+        for (size_t pg = 0; pg < mem->txn_npages; pg++)
+            if (!(mem->dirty[pg] & WASM_DIRTY_TXN) && undo_save(mem, pg))
+                mem->dirty[pg] |= WASM_DIRTY_TXN;
+    }
     mem->tracking = false;
+    mem->all_protected = false;
     mem->all_dirty = true;
     if (mem->size)
         mprotect(mem->data, (size_t)mem->size, PROT_READ | PROT_WRITE);
@@ -219,6 +291,7 @@ int wasm__track_start(wasm_memory *mem)
     }
     mem->tracking = true;
     mem->all_dirty = false;
+    mem->all_protected = true;
     return AO_OK;
 whole:
     mem->tracking = false;
@@ -235,12 +308,115 @@ void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len)
     size_t first = (size_t)(offset >> g_shift);
     size_t last = (size_t)((offset + len - 1) >> g_shift);
     for (size_t p = first; p <= last; p++) {
-        if (mem->dirty[p])
+        if (page_is_open(mem, p))
             continue;
-        if (mprotect(mem->data + (p << g_shift), (size_t)1 << g_shift, PROT_READ | PROT_WRITE) != 0) {
+        if (page_open(mem, p) != 0) {
             wasm__track_stop(mem);
             return;
         }
-        mem->dirty[p] = 1;
     }
+}
+
+int wasm__track_resume(wasm_memory *mem)
+{
+    bool all = mem->all_dirty;
+    int rc = wasm__track_start(mem);
+    if (rc == AO_OK)
+        mem->all_dirty = all;
+    return rc;
+}
+
+void wasm__track_reprotect(wasm_memory *mem)
+{
+    if (!mem->tracking || mem->all_protected)
+        return;
+    size_t n = (size_t)(mem->size >> g_shift);
+    if (mem->size && mprotect(mem->data, (size_t)mem->size, PROT_READ) != 0) {
+        wasm__track_stop(mem);
+        return;
+    }
+    for (size_t p = 0; p < n; p++)
+        if (mem->dirty[p] & WASM_DIRTY_SNAP)
+            mem->dirty[p] = WASM_DIRTY_SNAP | WASM_DIRTY_REPROT;
+    mem->all_protected = true;
+}
+
+/* ---- the per-thread undo log ---- */
+
+static pthread_key_t g_undo_key;
+static pthread_once_t g_undo_once = PTHREAD_ONCE_INIT;
+static bool g_undo_key_ok;
+static __thread wasm_undo *t_undo;
+
+static void undo_destroy(void *p)
+{
+    wasm_undo *u = p;
+    if (!u)
+        return;
+    if (u->data)
+        munmap(u->data, u->cap << g_shift);
+    free(u->ent);
+    free(u);
+}
+
+static void undo_key_init(void)
+{
+    g_undo_key_ok = pthread_key_create(&g_undo_key, undo_destroy) == 0;
+}
+
+int wasm__undo_reserve(wasm_memory *mem, ao_error *err)
+{
+    pthread_once(&g_undo_once, undo_key_init);
+    wasm_undo *u = t_undo;
+    if (!u) {
+        if (!g_undo_key_ok || !(u = calloc(1, sizeof *u)))
+            return ao_err_set(err, AO_ENOMEM, "wasm: out of memory for the undo log");
+        if (pthread_setspecific(g_undo_key, u) != 0) {
+            free(u);
+            return ao_err_set(err, AO_ENOMEM, "wasm: out of memory for the undo log");
+        }
+        t_undo = u;
+    }
+    size_t need = u->n + (size_t)(mem->size >> g_shift);
+    if (need > u->cap) {
+        size_t nc = u->cap ? u->cap : 256;
+        while (nc < need)
+            nc *= 2;
+        struct wasm_undo_ent *e = realloc(u->ent, nc * sizeof *e);
+        if (!e)
+            return ao_err_set(err, AO_ENOMEM, "wasm: out of memory for the undo log");
+        u->ent = e;
+        void *d = u->data ? mremap(u->data, u->cap << g_shift, nc << g_shift, MREMAP_MAYMOVE)
+                          : mmap(NULL, nc << g_shift, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (d == MAP_FAILED)
+            return ao_err_set(err, AO_ENOMEM, "wasm: cannot map the undo log");
+        u->data = d;
+        u->cap = nc;
+    }
+    mem->txn_log = u;
+    if (mem->track_slot)
+        t_hint = (unsigned)mem->track_slot;
+    return AO_OK;
+}
+
+void wasm__undo_drop(wasm_memory *mem)
+{
+    wasm_undo *u = mem->txn_log;
+    if (!u)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < u->n; i++) {
+        if (u->ent[i].mem == mem)
+            continue;
+        if (k != i) {
+            u->ent[k] = u->ent[i];
+            memcpy(u->data + (k << g_shift), u->data + (i << g_shift), (size_t)1 << g_shift);
+        }
+        k++;
+    }
+    u->n = k;
+    mem->txn_log = NULL;
+    if (t_hint == (unsigned)mem->track_slot)
+        t_hint = 0;
 }

@@ -87,6 +87,7 @@ static void memory_destroy(wasm_memory *mem)
 static void instance_destroy(wasm_instance *inst)
 {
     wasm__snap_free(inst);
+    wasm__txn_free(inst);
     if (inst->elem_items) {
         for (uint32_t i = 0; i < inst->m->nelems; i++)
             free(inst->elem_items[i]);

@@ -6,8 +6,12 @@
  * bytes), in any store, and execution continues identically.
  *
  * Layout before compression (little endian):
- *   "AOWS" u32 version=1, u64 fnv1a(module bytes), u64 module length
- *   u32 nmems, per defined memory: u64 pages, bytes
+ *   "AOWS" u32 version=2, u64 fnv1a(module bytes), u64 module length
+ *   u32 nmems, per defined memory: u64 pages, u8 log2(unit), u64 nruns,
+ *       per run of non-zero units (ascending, not touching): u64 first
+ *       unit, u64 count, count << shift bytes (the units not in a run are
+ *       zero: an idle memory costs its written pages, not its size)
+ * (version 1, still restored: per defined memory u64 pages, all bytes)
  *   u32 nglobals, per defined mutable global: u64 bits (funcref: u64
  *       function index + 1, 0 = null; externref: only null)
  *   u32 ntables, per defined table: u64 size, per element u64 as funcref
@@ -18,22 +22,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <zstd.h>
 
 #define SNAP_MAGIC "AOWS"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 1u          /* deltas, and full snapshots of version 1 */
+#define SNAP_VERSION_FULL 2u     /* full snapshots written now */
+#define SNAP_UNIT_SHIFT 12u      /* unit of the runs of a full snapshot: 4 KiB */
+#define FULL_LEVEL 1             /* zstd level of full snapshots */
 #define DELTA_MAGIC "AOWD"
 #define DELTA_LEVEL 1   /* zstd level of deltas (bench/snapshot.c measures) */
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 /* Identity of a snapshot: a 64-bit hash of its uncompressed body (which,
  * for a delta, holds the parent's identity). It detects mistakes (a delta
@@ -150,19 +148,6 @@ static int snap_put_tail(wasm_instance *inst, ao_buf *b, ao_error *err)
     return AO_OK;
 }
 
-/* Compress raw onto out at the given zstd level. */
-static int snap_finish(const ao_buf *raw, int level, ao_buf *out, ao_error *err)
-{
-    size_t bound = ZSTD_compressBound(raw->len);
-    if (ao_buf_reserve(out, bound))
-        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
-    size_t z = ZSTD_compress(out->data + out->len, bound, raw->data, raw->len, level);
-    if (ZSTD_isError(z))
-        return ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
-    out->len += z;
-    return AO_OK;
-}
-
 /* Start (or restart) write tracking of every defined memory. */
 static void snap_track_all(wasm_instance *inst)
 {
@@ -171,21 +156,78 @@ static void snap_track_all(wasm_instance *inst)
         wasm__track_start(inst->mems[i]);
 }
 
+/* One zstd frame with its content checksum (a corrupt snapshot is refused
+ * rather than restored into a wrong state). */
+static size_t zcompress(ZSTD_CCtx *z, void *dst, size_t cap, const void *src, size_t len, int level)
+{
+    ZSTD_CCtx_reset(z, ZSTD_reset_session_and_parameters);
+    size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, level);
+    if (!ZSTD_isError(r))
+        r = ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
+    if (ZSTD_isError(r))
+        return r;
+    return ZSTD_compress2(z, dst, cap, src, len);
+}
+
+static bool unit_zero(const uint8_t *p, size_t n)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    for (size_t i = 0; i < n / 8; i += 4)
+        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3])
+            return false;
+    return true;
+}
+
+/* The runs of non-zero 4 KiB units of a memory (full snapshot, v2). */
+static int put_mem_nonzero(wasm_memory *mem, ao_buf *raw)
+{
+    const unsigned sh = SNAP_UNIT_SHIFT;
+    const size_t us = (size_t)1 << sh;
+    size_t n = (size_t)(mem->size >> sh);
+    int rc = ao_buf_append_u64le(raw, mem->pages);
+    rc |= ao_buf_append_byte(raw, (uint8_t)sh);
+    size_t count_at = raw->len;
+    rc |= ao_buf_append_u64le(raw, 0);
+    if (rc)
+        return AO_ENOMEM;
+    uint64_t nruns = 0;
+    size_t p = 0;
+    while (p < n) {
+        while (p < n && unit_zero(mem->data + (p << sh), us))
+            p++;
+        if (p == n)
+            break;
+        size_t q = p + 1;
+        while (q < n && !unit_zero(mem->data + (q << sh), us))
+            q++;
+        rc |= ao_buf_append_u64le(raw, p);
+        rc |= ao_buf_append_u64le(raw, q - p);
+        rc |= ao_buf_append(raw, mem->data + (p << sh), (q - p) << sh);
+        if (rc)
+            return AO_ENOMEM;
+        nruns++;
+        p = q;
+    }
+    ao_wr_u64le(raw->data + count_at, nruns);
+    return AO_OK;
+}
+
 int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err)
 {
     const wasm_module *m = inst->m;
+    if (inst->txn)
+        return ao_err_set(err, AO_ESTATE, "wasm snapshot: a transaction is open");
+    if (!inst->snap_zctx && !(inst->snap_zctx = ZSTD_createCCtx()))
+        return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
     ao_buf raw;
     ao_buf_init(&raw);
     int rc = ao_buf_append(&raw, SNAP_MAGIC, 4);
-    rc |= put_u32(&raw, SNAP_VERSION);
-    rc |= ao_buf_append_u64le(&raw, fnv1a(m->bytes, m->len));
+    rc |= put_u32(&raw, SNAP_VERSION_FULL);
+    rc |= ao_buf_append_u64le(&raw, m->fingerprint);
     rc |= ao_buf_append_u64le(&raw, m->len);
     rc |= put_u32(&raw, m->nmems - m->nmems_imported);
-    for (uint32_t i = m->nmems_imported; i < m->nmems && !rc; i++) {
-        wasm_memory *mem = inst->mems[i];
-        rc |= ao_buf_append_u64le(&raw, mem->pages);
-        rc |= ao_buf_append(&raw, mem->data, (size_t)mem->size);
-    }
+    for (uint32_t i = m->nmems_imported; i < m->nmems && !rc; i++)
+        rc |= put_mem_nonzero(inst->mems[i], &raw);
     if (rc) {
         ao_buf_free(&raw);
         return ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
@@ -194,7 +236,17 @@ int wasm_instance_snapshot(wasm_instance *inst, ao_buf *out, ao_error *err)
         ao_buf_free(&raw);
         return rc;
     }
-    rc = snap_finish(&raw, 3, out, err);
+    size_t bound = ZSTD_compressBound(raw.len);
+    if (ao_buf_reserve(out, bound)) {
+        rc = ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
+    } else {
+        size_t z = zcompress(inst->snap_zctx, out->data + out->len, bound, raw.data, raw.len,
+                             FULL_LEVEL);
+        if (ZSTD_isError(z))
+            rc = ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
+        else
+            out->len += z;
+    }
     if (rc == AO_OK) {
         inst->snap_head = true;
         inst->snap_id = snap_hash(raw.data, raw.len);
@@ -311,10 +363,12 @@ static int restore_pass(wasm_instance *inst, const uint8_t *raw, size_t len, boo
     const wasm_module *m = inst->m;
     rd r = {raw, raw + len, false};
     const uint8_t *magic = rd_bytes(&r, 4);
-    if (!magic || memcmp(magic, SNAP_MAGIC, 4) != 0 || rd_u32(&r) != SNAP_VERSION)
+    uint32_t version = rd_u32(&r);
+    if (!magic || memcmp(magic, SNAP_MAGIC, 4) != 0 ||
+        (version != SNAP_VERSION && version != SNAP_VERSION_FULL))
         return ao_err_set(err, AO_EFORMAT, "wasm restore: not a snapshot of this engine version");
     uint64_t fp = rd_u64(&r), mlen = rd_u64(&r);
-    if (r.bad || mlen != m->len || fp != fnv1a(m->bytes, m->len))
+    if (r.bad || mlen != m->len || fp != m->fingerprint)
         return ao_err_set(err, AO_EINVAL, "wasm restore: the snapshot is of another module");
     if (rd_u32(&r) != m->nmems - m->nmems_imported)
         return ao_err_set(err, AO_EFORMAT, "wasm restore: memory count differs");
@@ -324,13 +378,41 @@ static int restore_pass(wasm_instance *inst, const uint8_t *raw, size_t len, boo
         if (r.bad || pages > mem->max_pages || pages < mem->pages || pages > SIZE_MAX / WASM_PAGE)
             return ao_err_set(err, AO_EINVAL, "wasm restore: memory %u: %llu pages do not fit",
                               i, (unsigned long long)pages);
-        const uint8_t *bytes = rd_bytes(&r, pages * WASM_PAGE);
-        if (!bytes)
-            return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated memory %u", i);
+        if (version == SNAP_VERSION) {
+            const uint8_t *bytes = rd_bytes(&r, pages * WASM_PAGE);
+            if (!bytes)
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated memory %u", i);
+            if (apply) {
+                if (pages > mem->pages && wasm_memory_grow(mem, pages - mem->pages) < 0)
+                    return ao_err_set(err, AO_ENOMEM, "wasm restore: cannot grow memory %u", i);
+                memcpy(mem->data, bytes, (size_t)(pages * WASM_PAGE));
+            }
+            continue;
+        }
+        const uint8_t *shp = rd_bytes(&r, 1);
+        uint64_t nruns = rd_u64(&r);
+        if (r.bad || *shp != SNAP_UNIT_SHIFT)
+            return ao_err_set(err, AO_EFORMAT, "wasm restore: bad memory %u", i);
+        unsigned sh = *shp;
+        uint64_t nu = pages * WASM_PAGE >> sh, next = 0;
         if (apply) {
             if (pages > mem->pages && wasm_memory_grow(mem, pages - mem->pages) < 0)
                 return ao_err_set(err, AO_ENOMEM, "wasm restore: cannot grow memory %u", i);
-            memcpy(mem->data, bytes, (size_t)(pages * WASM_PAGE));
+            /* every unit not in a run is zero: drop the current contents
+             * (anonymous private pages read back as zero) */
+            if (mem->size && madvise(mem->data, (size_t)mem->size, MADV_DONTNEED) != 0)
+                memset(mem->data, 0, (size_t)mem->size);
+        }
+        for (uint64_t k = 0; k < nruns; k++) {
+            uint64_t first = rd_u64(&r), count = rd_u64(&r);
+            if (r.bad || count == 0 || first < next || first > nu || count > nu - first)
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: bad page run in memory %u", i);
+            const uint8_t *bytes = rd_bytes(&r, count << sh);
+            if (!bytes)
+                return ao_err_set(err, AO_EFORMAT, "wasm restore: truncated memory %u", i);
+            if (apply)
+                memcpy(mem->data + (first << sh), bytes, (size_t)(count << sh));
+            next = first + count + 1;
         }
     }
     return tail_pass(inst, &r, apply, err);
@@ -344,8 +426,9 @@ static uint64_t max_raw_size(const wasm_instance *inst)
 #define ADD(x) do { uint64_t x_ = (x); total = total > UINT64_MAX - x_ ? UINT64_MAX : total + x_; } while (0)
     for (uint32_t i = m->nmems_imported; i < m->nmems; i++) {
         uint64_t p = inst->mems[i]->max_pages;
-        ADD(8);
+        ADD(8 + 1 + 8);
         ADD(p > UINT64_MAX / WASM_PAGE ? UINT64_MAX : p * WASM_PAGE);
+        ADD(p > UINT64_MAX / 256 ? UINT64_MAX : p * 256);   /* v2 run headers: 16 per unit */
     }
     ADD((uint64_t)(m->nglobals - m->nglobals_imported) * 8);
     for (uint32_t i = m->ntables_imported; i < m->ntables; i++) {
@@ -363,10 +446,11 @@ static uint64_t max_raw_size(const wasm_instance *inst)
  * header's size claim is not trusted), never beyond `bound` bytes. */
 static int check_header(const wasm_module *m, const uint8_t *raw, ao_error *err)
 {
+    uint32_t v = ao_rd_u32le(raw + 4);
     if ((memcmp(raw, SNAP_MAGIC, 4) != 0 && memcmp(raw, DELTA_MAGIC, 4) != 0) ||
-        ao_rd_u32le(raw + 4) != SNAP_VERSION)
+        (v != SNAP_VERSION && !(v == SNAP_VERSION_FULL && memcmp(raw, SNAP_MAGIC, 4) == 0)))
         return ao_err_set(err, AO_EFORMAT, "wasm restore: not a snapshot of this engine version");
-    if (ao_rd_u64le(raw + 16) != m->len || ao_rd_u64le(raw + 8) != fnv1a(m->bytes, m->len))
+    if (ao_rd_u64le(raw + 16) != m->len || ao_rd_u64le(raw + 8) != m->fingerprint)
         return ao_err_set(err, AO_EINVAL, "wasm restore: the snapshot is of another module");
     return AO_OK;
 }
@@ -382,6 +466,10 @@ static int unzstd(const wasm_module *m, const uint8_t *snap, size_t len, uint64_
         return ao_err_set(err, AO_ENOMEM, "wasm restore: out of memory");
     ZSTD_initDStream(ds);
     size_t cap = 1u << 16, n = 0;
+    unsigned long long hint = ZSTD_getFrameContentSize(snap, len);
+    if (hint != ZSTD_CONTENTSIZE_UNKNOWN && hint != ZSTD_CONTENTSIZE_ERROR && hint > cap &&
+        hint <= bound && hint < SIZE_MAX)
+        cap = (size_t)hint;
     uint8_t *buf = malloc(cap);
     int rc = AO_OK;
     ZSTD_inBuffer in = {snap, len, 0};
@@ -463,6 +551,8 @@ int wasm_instance_restore(wasm_instance *inst, const uint8_t *snap, size_t len, 
 {
     uint8_t *raw;
     size_t got;
+    if (inst->txn)
+        return ao_err_set(err, AO_ESTATE, "wasm restore: a transaction is open");
     uint64_t bound = max_raw_size(inst);
     bound = bound > UINT64_MAX / 2 ? UINT64_MAX : bound + bound / 256 + 1024;
     int rc = unzstd(inst->m, snap, len, bound, &raw, &got, err);
@@ -563,6 +653,8 @@ void wasm__snap_free(wasm_instance *inst)
 int wasm_instance_snapshot_delta(wasm_instance *inst, ao_buf *out, ao_error *err)
 {
     const wasm_module *m = inst->m;
+    if (inst->txn)
+        return ao_err_set(err, AO_ESTATE, "wasm snapshot: a transaction is open");
     if (!inst->snap_head)
         return ao_err_set(err, AO_EINVAL, "wasm snapshot: no previous snapshot to take a delta from "
                           "(take a full snapshot first)");
@@ -572,7 +664,7 @@ int wasm_instance_snapshot_delta(wasm_instance *inst, ao_buf *out, ao_error *err
     raw->len = 0;
     int rc = ao_buf_append(raw, DELTA_MAGIC, 4);
     rc |= put_u32(raw, SNAP_VERSION);
-    rc |= ao_buf_append_u64le(raw, fnv1a(m->bytes, m->len));
+    rc |= ao_buf_append_u64le(raw, m->fingerprint);
     rc |= ao_buf_append_u64le(raw, m->len);
     rc |= ao_buf_append_u64le(raw, inst->snap_id);
     rc |= ao_buf_append_u64le(raw, inst->snap_seq + 1);
@@ -588,8 +680,8 @@ int wasm_instance_snapshot_delta(wasm_instance *inst, ao_buf *out, ao_error *err
         if (ao_buf_reserve(out, bound)) {
             rc = ao_err_set(err, AO_ENOMEM, "wasm snapshot: out of memory");
         } else {
-            size_t z = ZSTD_compressCCtx(inst->snap_zctx, out->data + out->len, bound,
-                                         raw->data, raw->len, DELTA_LEVEL);
+            size_t z = zcompress(inst->snap_zctx, out->data + out->len, bound, raw->data,
+                                 raw->len, DELTA_LEVEL);
             if (ZSTD_isError(z))
                 rc = ao_err_set(err, AO_EIO, "wasm snapshot: zstd: %s", ZSTD_getErrorName(z));
             else
@@ -615,7 +707,7 @@ static int delta_pass(wasm_instance *inst, const uint8_t *raw, size_t len, bool 
     if (!magic || memcmp(magic, DELTA_MAGIC, 4) != 0 || rd_u32(&r) != SNAP_VERSION)
         return ao_err_set(err, AO_EFORMAT, "wasm restore: not a delta of this engine version");
     uint64_t fp = rd_u64(&r), mlen = rd_u64(&r);
-    if (r.bad || mlen != m->len || fp != fnv1a(m->bytes, m->len))
+    if (r.bad || mlen != m->len || fp != m->fingerprint)
         return ao_err_set(err, AO_EINVAL, "wasm restore: the delta is of another module");
     uint64_t parent = rd_u64(&r);
     *seq = rd_u64(&r);

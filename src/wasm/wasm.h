@@ -289,4 +289,24 @@ int wasm_instance_restore_delta(wasm_instance *inst, const uint8_t *delta, size_
  * it writable (clipped to the memory's size; a no-op when untracked). */
 void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len);
 
+/* ---- transactions ----
+ * wasm_instance_txn_begin marks the instance's state; _commit keeps what
+ * happened since; _rollback puts back exactly the state at begin: the
+ * bytes and sizes of its defined memories (pages a memory.grow added are
+ * dropped, and zero when grown again), its mutable globals, its tables
+ * (size and elements) and its segment state. Imported objects are not
+ * covered. The cost is proportional to the pages written in between (the
+ * write tracking above: one fault and one 4 KiB copy per page, into an
+ * undo log of the thread that began), not to the memory's size; a memory
+ * that cannot be tracked is copied whole at begin instead.
+ *
+ * One transaction at a time per instance; snapshot and restore refuse
+ * (AO_ESTATE) while one is open. Writes during the transaction must be
+ * made on the thread that began it, or by another thread while that one
+ * waits. Delta snapshots stay exact across transactions. */
+int wasm_instance_txn_begin(wasm_instance *inst, ao_error *err);
+void wasm_instance_txn_commit(wasm_instance *inst);
+void wasm_instance_txn_rollback(wasm_instance *inst);
+bool wasm_instance_txn_open(const wasm_instance *inst);
+
 #endif

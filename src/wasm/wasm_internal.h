@@ -71,7 +71,28 @@ struct wasm_memory {
     int track_slot;            /* fault registry slot + 1; 0 = none */
     bool tracking;             /* committed pages are write-protected; faults mark dirty */
     bool all_dirty;            /* tracking was lost: the next delta carries every page */
+    bool all_protected;        /* tracking and every committed page read-only */
+    /* an open transaction (txn.c): pre-images of the pages written since
+     * it began go to the undo log of the thread that began it */
+    struct wasm_undo *txn_log; /* NULL: no transaction, or the whole-copy fallback */
+    size_t txn_npages;         /* tracking pages at begin (pre-images kept below) */
+    uint64_t txn_pages;        /* wasm pages at begin */
+    uint8_t *txn_copy;         /* fallback when untracked: the whole memory */
+    bool txn;                  /* a transaction is open */
 };
+
+/* Bits of wasm_memory.dirty[page] */
+#define WASM_DIRTY_SNAP 1u     /* written since the last snapshot (delta) */
+#define WASM_DIRTY_TXN 2u      /* written (writable) in the open transaction */
+#define WASM_DIRTY_REPROT 4u   /* SNAP page made read-only again by a transaction's end */
+
+/* Undo log of one thread (dirty.c): page pre-images, appended by the fault
+ * handler; capacity reserved before the transaction starts. */
+typedef struct wasm_undo {
+    uint8_t *data;             /* cap tracking pages (mmap, reserve only) */
+    struct wasm_undo_ent { wasm_memory *mem; size_t pg; } *ent;
+    size_t n, cap;
+} wasm_undo;
 
 struct wasm_table {
     uint8_t elem;
@@ -105,6 +126,14 @@ struct wasm_instance {
     uint64_t snap_seq;         /* 0 = full snapshot, n = n-th delta after it */
     void *snap_zctx;           /* ZSTD_CCtx kept between delta snapshots */
     ao_buf snap_scratch;       /* delta body buffer kept between deltas */
+    /* an open transaction (txn.c): the small state at its start */
+    bool txn;
+    uint64_t *txn_globals;     /* per defined global */
+    uint64_t *txn_tsize;       /* per defined table: size */
+    void ***txn_telems;        /* per defined table: elements */
+    uint64_t *txn_tcap;        /* per defined table: capacity of txn_telems[i] */
+    uint64_t *txn_elem_len;
+    uint8_t *txn_data_dropped;
 };
 
 typedef struct wframe {
@@ -152,6 +181,13 @@ int wasm__track_start(wasm_memory *mem);          /* protect all, clear marks */
 void wasm__track_stop(wasm_memory *mem);          /* unprotect; next delta is whole */
 void wasm__track_release(wasm_memory *mem);       /* before the memory is unmapped */
 void wasm__track_moved(wasm_memory *mem);         /* after data/reserved changed */
+/* dirty.c: transactions */
+int wasm__undo_reserve(wasm_memory *mem, ao_error *err); /* this thread's log, for mem's txn */
+void wasm__undo_drop(wasm_memory *mem);           /* forget mem's log entries */
+int wasm__track_resume(wasm_memory *mem);         /* (re)start tracking, keeping all_dirty */
+void wasm__track_reprotect(wasm_memory *mem);     /* every committed page read-only */
+/* txn.c */
+void wasm__txn_free(wasm_instance *inst);
 /* snapshot.c */
 void wasm__snap_free(wasm_instance *inst);        /* the delta scratch state */
 

@@ -181,6 +181,7 @@ typedef struct wasm_code {
 struct wasm_module {
     uint8_t *bytes;           /* owned copy of the binary */
     size_t len;
+    uint64_t fingerprint;     /* fnv1a of bytes (snapshots name their module by it) */
 
     uint32_t ntypes;
     wasm_functype *types;     /* type section */

@@ -1,0 +1,668 @@
+/*
+ * weave_http.c - net_weave_client_http: the weave_client table over a
+ * remote Arweave-compatible gateway. Queries and metadata go through
+ * POST /graphql (transactions / blocks, built from the weave filters),
+ * data through GET /raw/{id}, raw items through GET /item/{id} (this
+ * node's gateway), puts through POST /tx, the chain head through GET /info
+ * and Scheduler-Location records through the GetSchedulerLocation query of
+ * PROTOCOL.md §5.
+ *
+ * What GraphQL cannot carry is left empty in the metadata: seq, data_offset,
+ * raw_size and stored_at_ms are 0; sig_type is derived from the owner key
+ * length (only with WEAVE_META_KEYS); block timestamps have second
+ * precision; a pending item has height -1; block tx_count is 0.
+ */
+#include "net/net.h"
+#include "net/net_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cJSON.h>
+
+#include "item/item.h"
+#include "weave/gql.h"
+
+typedef struct wh {
+    char *url;      /* no trailing '/' */
+} wh;
+
+/* ---- GraphQL plumbing ---- */
+
+static int gql_str(ao_buf *b, const char *s)
+{
+    return weave_gql_json_string(b, s, strlen(s));
+}
+
+static int gql_str_list(ao_buf *b, const char *const *v, size_t n)
+{
+    int e = ao_buf_append_byte(b, '[');
+    for (size_t i = 0; i < n && !e; i++) {
+        if (i)
+            e = ao_buf_append_byte(b, ',');
+        e = e ? e : gql_str(b, v[i]);
+    }
+    return e ? e : ao_buf_append_byte(b, ']');
+}
+
+/* POST {query, variables} to /graphql; *data gets the parsed "data"
+ * object (owned by *root). GraphQL errors -> AO_EINVAL with the message. */
+static int gql_post(wh *h, const char *query, const char *variables_json, cJSON **root,
+                    cJSON **data, ao_error *err)
+{
+    *root = NULL;
+    *data = NULL;
+    ao_buf body;
+    ao_buf_init(&body);
+    int e = ao_buf_append_str(&body, "{\"query\":");
+    e = e ? e : gql_str(&body, query);
+    if (variables_json)
+        e = e ? e : ao_buf_printf(&body, ",\"variables\":%s", variables_json);
+    e = e ? e : ao_buf_append_byte(&body, '}');
+    ao_buf url;
+    ao_buf_init(&url);
+    e = e ? e : ao_buf_printf(&url, "%s/graphql", h->url);
+    e = e ? e : ao_buf_append_byte(&url, 0);
+    if (e) {
+        ao_buf_free(&body);
+        ao_buf_free(&url);
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    }
+    net_http_answer a;
+    net_http_answer_init(&a);
+    int rc = net_http_request("POST", (const char *)url.data, body.data, body.len,
+                              "application/json", NULL, 0, &a, err);
+    ao_buf_free(&body);
+    ao_buf_free(&url);
+    if (rc) {
+        net_http_answer_free(&a);
+        return rc;
+    }
+    cJSON *j = cJSON_ParseWithLength((const char *)a.body.data, a.body.len);
+    if (!j) {
+        rc = a.status >= 200 && a.status < 300
+                 ? ao_err_set(err, AO_EIO, "graphql: the gateway answered no JSON")
+                 : net_http_code(&a, "graphql", err);
+        net_http_answer_free(&a);
+        return rc ? rc : AO_EIO;
+    }
+    cJSON *errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
+    if (cJSON_IsArray(errs) && cJSON_GetArraySize(errs) > 0) {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(errs, 0), "message");
+        rc = ao_err_set(err, a.status >= 500 ? AO_EIO : AO_EINVAL, "graphql: %s",
+                        cJSON_IsString(m) ? m->valuestring : "error");
+        cJSON_Delete(j);
+        net_http_answer_free(&a);
+        return rc;
+    }
+    if (a.status < 200 || a.status >= 300) {
+        rc = net_http_code(&a, "graphql", err);
+        cJSON_Delete(j);
+        net_http_answer_free(&a);
+        return rc;
+    }
+    net_http_answer_free(&a);
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data");
+    if (!cJSON_IsObject(d)) {
+        cJSON_Delete(j);
+        return ao_err_set(err, AO_EIO, "graphql: answer without data");
+    }
+    *root = j;
+    *data = d;
+    return AO_OK;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int copy_fixed(char *dst, size_t cap, const char *s)
+{
+    if (!s)
+        s = "";
+    if (strlen(s) >= cap)
+        return AO_EFORMAT;
+    memcpy(dst, s, strlen(s) + 1);
+    return AO_OK;
+}
+
+static unsigned sig_type_of_key(const char *key)
+{
+    if (!key)
+        return 0;
+    size_t n = strlen(key) * 3 / 4;
+    switch (n) {
+    case 512: return ITEM_SIG_ARWEAVE;
+    case 32: return ITEM_SIG_ED25519;
+    case 65: return ITEM_SIG_ETHEREUM;
+    case 42: return ITEM_SIG_TYPED_ETHEREUM;
+    case 1025: return ITEM_SIG_MULTI_APTOS;
+    default: return 0;
+    }
+}
+
+/* Fill m from a GraphQL Transaction node (and its edge's cursor). */
+static int meta_from_node(const cJSON *node, const char *cursor, unsigned fields,
+                          weave_item_meta *m, ao_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->height = -1;
+    const cJSON *owner = cJSON_GetObjectItemCaseSensitive(node, "owner");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(node, "data");
+    const cJSON *blk = cJSON_GetObjectItemCaseSensitive(node, "block");
+    const cJSON *bin = cJSON_GetObjectItemCaseSensitive(node, "bundledIn");
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(node, "tags");
+    if (copy_fixed(m->id, sizeof m->id, jstr(node, "id")) || !m->id[0] ||
+        copy_fixed(m->owner_address, sizeof m->owner_address, jstr(owner, "address")) ||
+        copy_fixed(m->target, sizeof m->target, jstr(node, "recipient")) ||
+        copy_fixed(m->anchor, sizeof m->anchor, jstr(node, "anchor")) ||
+        copy_fixed(m->cursor, sizeof m->cursor, cursor) || !cJSON_IsArray(tags))
+        return ao_err_set(err, AO_EIO, "graphql: malformed transaction in the answer");
+    if (fields & WEAVE_META_KEYS) {
+        const char *k = jstr(owner, "key"), *s = jstr(node, "signature");
+        m->owner_key = strdup(k ? k : "");
+        m->signature = strdup(s ? s : "");
+        if (!m->owner_key || !m->signature)
+            goto oom;
+        m->sig_type = sig_type_of_key(k);
+    }
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(data, "size");
+    if (cJSON_IsString(size))
+        m->data_size = strtoull(size->valuestring, NULL, 10);
+    size_t nt = (size_t)cJSON_GetArraySize(tags);
+    if (nt) {
+        m->tags = calloc(nt, sizeof *m->tags);
+        if (!m->tags)
+            goto oom;
+    }
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tags) {
+        const char *n = jstr(t, "name"), *v = jstr(t, "value");
+        if (!n || !v) {
+            weave_meta_free(m);
+            return ao_err_set(err, AO_EIO, "graphql: malformed tag in the answer");
+        }
+        weave_tag *wt = &m->tags[m->ntags];
+        wt->name = strdup(n);
+        wt->value = strdup(v);
+        if (!wt->name || !wt->value) {
+            free(wt->name);
+            free(wt->value);
+            goto oom;
+        }
+        wt->name_len = strlen(n);
+        wt->value_len = strlen(v);
+        m->ntags++;
+        if (!m->content_type && wt->name_len == 12 && !memcmp(n, "Content-Type", 12)) {
+            m->content_type = strdup(v);
+            if (!m->content_type)
+                goto oom;
+        }
+    }
+    if (cJSON_IsObject(blk)) {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(blk, "height");
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(blk, "timestamp");
+        m->block_sealed = true;
+        m->height = cJSON_IsNumber(h) ? (int64_t)h->valuedouble : -1;
+        m->block_timestamp_ms = cJSON_IsNumber(ts) ? (int64_t)ts->valuedouble * 1000 : 0;
+        if (copy_fixed(m->block_id, sizeof m->block_id, jstr(blk, "id"))) {
+            weave_meta_free(m);
+            return ao_err_set(err, AO_EIO, "graphql: malformed block in the answer");
+        }
+    }
+    if (cJSON_IsObject(bin) &&
+        copy_fixed(m->bundled_in, sizeof m->bundled_in, jstr(bin, "id"))) {
+        weave_meta_free(m);
+        return ao_err_set(err, AO_EIO, "graphql: malformed bundledIn in the answer");
+    }
+    return AO_OK;
+oom:
+    weave_meta_free(m);
+    return ao_err_set(err, AO_ENOMEM, "out of memory");
+}
+
+#define TX_NODE_FIELDS(keys)                                                          \
+    ((keys) ? "id anchor recipient signature owner{address key} tags{name value} "    \
+              "data{size type} block{id height timestamp} bundledIn{id}"               \
+            : "id anchor recipient owner{address} tags{name value} data{size type} "  \
+              "block{id height timestamp} bundledIn{id}")
+
+static int wh_query_tx(void *ctx, const weave_tx_filter *f, weave_tx_page *out, ao_error *err)
+{
+    wh *h = ctx;
+    memset(out, 0, sizeof *out);
+    ao_buf q;
+    ao_buf_init(&q);
+    int e = ao_buf_append_str(&q, "query{transactions(");
+    if (f->nids)
+        e = e ? e : ao_buf_append_str(&q, "ids:");
+    if (f->nids)
+        e = e ? e : gql_str_list(&q, f->ids, f->nids);
+    if (f->nowners)
+        e = e ? e : ao_buf_append_str(&q, " owners:");
+    if (f->nowners)
+        e = e ? e : gql_str_list(&q, f->owners, f->nowners);
+    if (f->nrecipients)
+        e = e ? e : ao_buf_append_str(&q, " recipients:");
+    if (f->nrecipients)
+        e = e ? e : gql_str_list(&q, f->recipients, f->nrecipients);
+    if (f->nbundled_in)
+        e = e ? e : ao_buf_append_str(&q, " bundledIn:");
+    if (f->nbundled_in)
+        e = e ? e : gql_str_list(&q, f->bundled_in, f->nbundled_in);
+    if (f->ntags) {
+        e = e ? e : ao_buf_append_str(&q, " tags:[");
+        for (size_t i = 0; i < f->ntags && !e; i++) {
+            e = ao_buf_append_str(&q, i ? ",{name:" : "{name:");
+            e = e ? e : gql_str(&q, f->tags[i].name);
+            e = e ? e : ao_buf_append_str(&q, ",values:");
+            e = e ? e : gql_str_list(&q, f->tags[i].values, f->tags[i].nvalues);
+            e = e ? e : ao_buf_append_byte(&q, '}');
+        }
+        e = e ? e : ao_buf_append_byte(&q, ']');
+    }
+    if (f->height_min >= 0 || f->height_max >= 0) {
+        e = e ? e : ao_buf_append_str(&q, " block:{");
+        if (f->height_min >= 0)
+            e = e ? e : ao_buf_printf(&q, "min:%lld ", (long long)f->height_min);
+        if (f->height_max >= 0)
+            e = e ? e : ao_buf_printf(&q, "max:%lld", (long long)f->height_max);
+        e = e ? e : ao_buf_append_byte(&q, '}');
+    }
+    size_t first = f->first ? f->first : 10;
+    if (first > WEAVE_PAGE_MAX)
+        first = WEAVE_PAGE_MAX;
+    e = e ? e : ao_buf_printf(&q, " first:%zu sort:%s", first,
+                              f->sort == WEAVE_HEIGHT_ASC ? "HEIGHT_ASC" : "HEIGHT_DESC");
+    if (f->after) {
+        e = e ? e : ao_buf_append_str(&q, " after:");
+        e = e ? e : gql_str(&q, f->after);
+    }
+    e = e ? e : ao_buf_printf(&q, "){pageInfo{hasNextPage} edges{cursor node{%s}}}}",
+                              TX_NODE_FIELDS(f->fields & WEAVE_META_KEYS));
+    e = e ? e : ao_buf_append_byte(&q, 0);
+    if (e) {
+        ao_buf_free(&q);
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    }
+    cJSON *root, *data;
+    int rc = gql_post(h, (const char *)q.data, NULL, &root, &data, err);
+    ao_buf_free(&q);
+    if (rc)
+        return rc;
+    cJSON *conn = cJSON_GetObjectItemCaseSensitive(data, "transactions");
+    cJSON *pi = cJSON_GetObjectItemCaseSensitive(conn, "pageInfo");
+    cJSON *edges = cJSON_GetObjectItemCaseSensitive(conn, "edges");
+    if (!cJSON_IsArray(edges)) {
+        cJSON_Delete(root);
+        return ao_err_set(err, AO_EIO, "graphql: answer without transactions.edges");
+    }
+    out->has_next_page = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pi, "hasNextPage"));
+    size_t n = (size_t)cJSON_GetArraySize(edges);
+    if (n) {
+        out->rows = calloc(n, sizeof *out->rows);
+        if (!out->rows) {
+            cJSON_Delete(root);
+            return ao_err_set(err, AO_ENOMEM, "out of memory");
+        }
+    }
+    const cJSON *edge;
+    cJSON_ArrayForEach(edge, edges) {
+        rc = meta_from_node(cJSON_GetObjectItemCaseSensitive(edge, "node"), jstr(edge, "cursor"),
+                            f->fields, &out->rows[out->n], err);
+        if (rc) {
+            weave_tx_page_free(out);
+            cJSON_Delete(root);
+            return rc;
+        }
+        out->n++;
+    }
+    cJSON_Delete(root);
+    return AO_OK;
+}
+
+static int wh_get_meta(void *ctx, const char *id, unsigned fields, weave_item_meta *out,
+                       ao_error *err)
+{
+    weave_tx_filter f;
+    weave_tx_filter_init(&f);
+    const char *ids[1] = { id };
+    f.ids = ids;
+    f.nids = 1;
+    f.first = 1;
+    f.fields = fields;
+    weave_tx_page p;
+    int rc = wh_query_tx(ctx, &f, &p, err);
+    if (rc)
+        return rc;
+    if (p.n == 0) {
+        weave_tx_page_free(&p);
+        memset(out, 0, sizeof *out);
+        return ao_err_set(err, AO_ENOTFOUND, "no item %.64s on the gateway", id);
+    }
+    *out = p.rows[0];
+    memset(&p.rows[0], 0, sizeof p.rows[0]);
+    weave_tx_page_free(&p);
+    return AO_OK;
+}
+
+static int wh_query_blocks(void *ctx, const weave_block_filter *f, weave_block_page *out,
+                           ao_error *err)
+{
+    wh *h = ctx;
+    memset(out, 0, sizeof *out);
+    ao_buf q;
+    ao_buf_init(&q);
+    int e = ao_buf_append_str(&q, "query{blocks(");
+    if (f->nids)
+        e = e ? e : ao_buf_append_str(&q, "ids:");
+    if (f->nids)
+        e = e ? e : gql_str_list(&q, f->ids, f->nids);
+    if (f->height_min >= 0 || f->height_max >= 0) {
+        e = e ? e : ao_buf_append_str(&q, " height:{");
+        if (f->height_min >= 0)
+            e = e ? e : ao_buf_printf(&q, "min:%lld ", (long long)f->height_min);
+        if (f->height_max >= 0)
+            e = e ? e : ao_buf_printf(&q, "max:%lld", (long long)f->height_max);
+        e = e ? e : ao_buf_append_byte(&q, '}');
+    }
+    size_t first = f->first ? f->first : 10;
+    if (first > WEAVE_PAGE_MAX)
+        first = WEAVE_PAGE_MAX;
+    e = e ? e : ao_buf_printf(&q, " first:%zu sort:%s", first,
+                              f->sort == WEAVE_HEIGHT_ASC ? "HEIGHT_ASC" : "HEIGHT_DESC");
+    if (f->after) {
+        e = e ? e : ao_buf_append_str(&q, " after:");
+        e = e ? e : gql_str(&q, f->after);
+    }
+    e = e ? e : ao_buf_append_str(&q, "){pageInfo{hasNextPage} edges{cursor node{id height "
+                                      "timestamp previous}}}}");
+    e = e ? e : ao_buf_append_byte(&q, 0);
+    if (e) {
+        ao_buf_free(&q);
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    }
+    cJSON *root, *data;
+    int rc = gql_post(h, (const char *)q.data, NULL, &root, &data, err);
+    ao_buf_free(&q);
+    if (rc)
+        return rc;
+    cJSON *conn = cJSON_GetObjectItemCaseSensitive(data, "blocks");
+    cJSON *pi = cJSON_GetObjectItemCaseSensitive(conn, "pageInfo");
+    cJSON *edges = cJSON_GetObjectItemCaseSensitive(conn, "edges");
+    if (!cJSON_IsArray(edges)) {
+        cJSON_Delete(root);
+        return ao_err_set(err, AO_EIO, "graphql: answer without blocks.edges");
+    }
+    out->has_next_page = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pi, "hasNextPage"));
+    size_t n = (size_t)cJSON_GetArraySize(edges);
+    if (n) {
+        out->rows = calloc(n, sizeof *out->rows);
+        if (!out->rows) {
+            cJSON_Delete(root);
+            return ao_err_set(err, AO_ENOMEM, "out of memory");
+        }
+    }
+    const cJSON *edge;
+    cJSON_ArrayForEach(edge, edges) {
+        const cJSON *node = cJSON_GetObjectItemCaseSensitive(edge, "node");
+        weave_block *b = &out->rows[out->n];
+        const cJSON *hh = cJSON_GetObjectItemCaseSensitive(node, "height");
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(node, "timestamp");
+        if (!cJSON_IsNumber(hh) || !cJSON_IsNumber(ts) ||
+            copy_fixed(b->id, sizeof b->id, jstr(node, "id")) ||
+            copy_fixed(b->previous, sizeof b->previous, jstr(node, "previous")) ||
+            copy_fixed(b->cursor, sizeof b->cursor, jstr(edge, "cursor"))) {
+            weave_block_page_free(out);
+            cJSON_Delete(root);
+            return ao_err_set(err, AO_EIO, "graphql: malformed block in the answer");
+        }
+        b->height = (int64_t)hh->valuedouble;
+        b->timestamp_ms = (int64_t)ts->valuedouble * 1000;
+        out->n++;
+    }
+    cJSON_Delete(root);
+    return AO_OK;
+}
+
+/* ---- REST routes ---- */
+
+static int wh_get_url(wh *h, const char *path, const char *id, ao_buf *out, ao_error *err)
+{
+    if (!net_is_id(id, strlen(id)))
+        return ao_err_set(err, AO_EINVAL, "not an item id: %.64s", id);
+    char url[WEAVE_URL_MAX + 64];
+    snprintf(url, sizeof url, "%s%s%s", h->url, path, id);
+    net_http_answer a;
+    net_http_answer_init(&a);
+    int rc = net_http_request("GET", url, NULL, 0, NULL, NULL, 0, &a, err);
+    if (!rc)
+        rc = net_http_code(&a, path, err);
+    if (!rc && ao_buf_append(out, a.body.data, a.body.len))
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    net_http_answer_free(&a);
+    return rc;
+}
+
+static int wh_get(void *ctx, const char *id, ao_buf *out, ao_error *err)
+{
+    return wh_get_url(ctx, "/item/", id, out, err);
+}
+
+static int wh_get_data(void *ctx, const char *id, ao_buf *out, ao_error *err)
+{
+    return wh_get_url(ctx, "/raw/", id, out, err);
+}
+
+static int wh_put(void *ctx, const uint8_t *raw, size_t len, weave_put_result *res,
+                  ao_error *err)
+{
+    wh *h = ctx;
+    char url[WEAVE_URL_MAX + 16];
+    snprintf(url, sizeof url, "%s/tx", h->url);
+    net_http_answer a;
+    net_http_answer_init(&a);
+    int rc = net_http_request("POST", url, raw, len, "application/octet-stream", NULL, 0, &a,
+                              err);
+    if (!rc)
+        rc = net_http_code(&a, "POST /tx", err);
+    if (rc) {
+        net_http_answer_free(&a);
+        return rc;
+    }
+    cJSON *j = cJSON_ParseWithLength((const char *)a.body.data, a.body.len);
+    net_http_answer_free(&a);
+    const char *id = jstr(j, "id");
+    if (!id || strlen(id) != ITEM_ID_B64_LEN) {
+        cJSON_Delete(j);
+        return ao_err_set(err, AO_EIO, "POST /tx: the gateway answered no id");
+    }
+    if (res) {
+        memset(res, 0, sizeof *res);
+        memcpy(res->id, id, ITEM_ID_B64_LEN + 1);
+        const cJSON *nw = cJSON_GetObjectItemCaseSensitive(j, "new");
+        res->is_new = !cJSON_IsFalse(nw);
+        const cJSON *ht = cJSON_GetObjectItemCaseSensitive(j, "height");
+        res->height = cJSON_IsNumber(ht) ? (int64_t)ht->valuedouble : -1;
+    }
+    cJSON_Delete(j);
+    return AO_OK;
+}
+
+static int wh_put_many(void *ctx, const uint8_t *const *raws, const size_t *lens, size_t n,
+                       weave_put_result *res, ao_error *err)
+{
+    /* every item is checked first, so one bad item refuses them all */
+    for (size_t i = 0; i < n; i++) {
+        item *it = malloc(sizeof *it);
+        if (!it)
+            return ao_err_set(err, AO_ENOMEM, "out of memory");
+        ao_error e2;
+        int rc = item_verify(raws[i], lens[i], it, &e2);
+        free(it);
+        if (rc)
+            return ao_err_set(err, rc, "item %zu: %s", i, e2.msg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = wh_put(ctx, raws[i], lens[i], res ? &res[i] : NULL, err);
+        if (rc)
+            return rc;
+    }
+    return AO_OK;
+}
+
+static int wh_info(void *ctx, weave_info *out, ao_error *err)
+{
+    wh *h = ctx;
+    memset(out, 0, sizeof *out);
+    char url[WEAVE_URL_MAX + 16];
+    snprintf(url, sizeof url, "%s/info", h->url);
+    net_http_answer a;
+    net_http_answer_init(&a);
+    int rc = net_http_request("GET", url, NULL, 0, NULL, NULL, 0, &a, err);
+    if (!rc)
+        rc = net_http_code(&a, "GET /info", err);
+    if (rc) {
+        net_http_answer_free(&a);
+        return rc;
+    }
+    cJSON *j = cJSON_ParseWithLength((const char *)a.body.data, a.body.len);
+    net_http_answer_free(&a);
+    const cJSON *ht = cJSON_GetObjectItemCaseSensitive(j, "height");
+    if (!cJSON_IsNumber(ht) ||
+        copy_fixed(out->network, sizeof out->network, jstr(j, "network")) ||
+        copy_fixed(out->current, sizeof out->current, jstr(j, "current"))) {
+        cJSON_Delete(j);
+        return ao_err_set(err, AO_EIO, "GET /info: malformed answer");
+    }
+    out->height = (int64_t)ht->valuedouble;
+    const cJSON *v;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, "blocks")))
+        out->blocks = (uint64_t)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, "queue_length")))
+        out->pending = (uint64_t)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, "items")))
+        out->items = (uint64_t)v->valuedouble;
+    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, "current_timestamp_ms")))
+        out->timestamp_ms = (int64_t)v->valuedouble;
+    cJSON_Delete(j);
+    return AO_OK;
+}
+
+/* scheduler-utils' query (PROTOCOL.md §5), with the fields a record needs */
+static const char GET_SCHEDULER_LOCATION[] =
+    "query GetSchedulerLocation($owner: String!) {\n"
+    "  transactions(\n"
+    "    owners: [$owner]\n"
+    "    tags: [\n"
+    "      { name: \"Data-Protocol\", values: [\"ao\"] }\n"
+    "      { name: \"Type\", values: [\"Scheduler-Location\"] }\n"
+    "    ]\n"
+    "    sort: HEIGHT_DESC\n"
+    "    first: 1\n"
+    "  ) {\n"
+    "    edges { node { id owner { address } tags { name value } block { height } } }\n"
+    "  }\n"
+    "}";
+
+static int wh_location(void *ctx, const char *address, weave_scheduler_location *out,
+                       ao_error *err)
+{
+    wh *h = ctx;
+    memset(out, 0, sizeof *out);
+    ao_buf vars;
+    ao_buf_init(&vars);
+    if (ao_buf_append_str(&vars, "{\"owner\":") || gql_str(&vars, address) ||
+        ao_buf_append_str(&vars, "}") || ao_buf_append_byte(&vars, 0)) {
+        ao_buf_free(&vars);
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    }
+    cJSON *root, *data;
+    int rc = gql_post(h, GET_SCHEDULER_LOCATION, (const char *)vars.data, &root, &data, err);
+    ao_buf_free(&vars);
+    if (rc)
+        return rc;
+    cJSON *edges = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(data, "transactions"), "edges");
+    if (!cJSON_IsArray(edges) || cJSON_GetArraySize(edges) == 0) {
+        cJSON_Delete(root);
+        return ao_err_set(err, AO_ENOTFOUND, "no Scheduler-Location record for %.64s", address);
+    }
+    cJSON *node = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(edges, 0), "node");
+    const char *id = jstr(node, "id");
+    const char *url = NULL, *ttl = NULL;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(node, "tags")) {
+        const char *n = jstr(t, "name"), *v = jstr(t, "value");
+        if (!n || !v)
+            continue;
+        if (!url && !strcasecmp(n, "Url"))
+            url = v;
+        if (!ttl && !strcasecmp(n, "Time-To-Live"))
+            ttl = v;
+    }
+    char *end = NULL;
+    unsigned long long ttl_ms = ttl ? strtoull(ttl, &end, 10) : 0;
+    if (!url || !*url || strlen(url) >= WEAVE_URL_MAX || !ttl || !*ttl || *end) {
+        rc = ao_err_set(err, AO_EFORMAT, "Scheduler-Location %s lacks a valid %s",
+                        id ? id : "?", !url || !*url || strlen(url) >= WEAVE_URL_MAX
+                                           ? "Url" : "Time-To-Live");
+        cJSON_Delete(root);
+        return rc;
+    }
+    size_t n = strlen(url);
+    memcpy(out->url, url, n + 1);
+    while (n > 0 && out->url[n - 1] == '/')
+        out->url[--n] = 0;
+    out->ttl_ms = ttl_ms;
+    copy_fixed(out->address, sizeof out->address,
+               jstr(cJSON_GetObjectItemCaseSensitive(node, "owner"), "address"));
+    copy_fixed(out->id, sizeof out->id, id);
+    const cJSON *bh = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(node, "block"), "height");
+    out->height = cJSON_IsNumber(bh) ? (int64_t)bh->valuedouble : -1;
+    cJSON_Delete(root);
+    return AO_OK;
+}
+
+int net_weave_client_http(const char *gateway_url, weave_client *out, ao_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!gateway_url || (strncmp(gateway_url, "http://", 7) && strncmp(gateway_url, "https://", 8)))
+        return ao_err_set(err, AO_EINVAL, "gateway URL must start with http:// or https://");
+    size_t n = strlen(gateway_url);
+    while (n > 0 && gateway_url[n - 1] == '/')
+        n--;
+    if (n >= WEAVE_URL_MAX)
+        return ao_err_set(err, AO_EINVAL, "gateway URL too long");
+    wh *h = calloc(1, sizeof *h);
+    if (!h || !(h->url = strndup(gateway_url, n))) {
+        free(h);
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    }
+    out->ctx = h;
+    out->put = wh_put;
+    out->put_many = wh_put_many;
+    out->get = wh_get;
+    out->get_data = wh_get_data;
+    out->get_meta = wh_get_meta;
+    out->query_transactions = wh_query_tx;
+    out->query_blocks = wh_query_blocks;
+    out->get_info = wh_info;
+    out->scheduler_location_resolve = wh_location;
+    return AO_OK;
+}
+
+void net_weave_client_free(weave_client *c)
+{
+    if (!c || !c->ctx)
+        return;
+    wh *h = c->ctx;
+    free(h->url);
+    free(h);
+    c->ctx = NULL;
+}

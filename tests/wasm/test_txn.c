@@ -1,0 +1,693 @@
+/* test_txn.c - engine transactions (wasm_instance_txn_begin/commit/
+ * rollback): a rollback gives back exactly the state at begin - memory
+ * bytes after writes to many pages (wasm stores of every width, bulk
+ * memory ops, host writes), the memory size after memory.grow (new pages
+ * zero when grown again), globals, table elements and segment state - also
+ * after a trap, over runs of consecutive commits and rollbacks, and with
+ * delta snapshots taken across transactions. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wasm/wasm.h"
+#include "wasm_bytes.h"
+
+/* ---- the test module, assembled by hand ---- */
+
+/* exported functions, in order */
+enum { F_I32ST, F_I64ST, F_F32ST, F_F64ST, F_I32ST8, F_I32ST16, F_I64ST8, F_I64ST16,
+       F_I64ST32, F_FILL, F_COPY, F_INIT, F_DROP, F_GROW, F_GSET, F_TSET, F_COUNT };
+
+static const char *const FNAMES[F_COUNT] = {
+    "i32.store", "i64.store", "f32.store", "f64.store", "i32.store8", "i32.store16",
+    "i64.store8", "i64.store16", "i64.store32", "fill", "copy", "init", "drop", "grow",
+    "gset", "tset",
+};
+
+#define DATA_LEN 64u
+
+/* memory: min_pages .. max_pages (64 KiB); a mutable i64 global; a table
+ * of 4 funcrefs; one passive data segment of DATA_LEN bytes. */
+static wasm_module *delta_module(uint32_t min_pages, uint32_t max_pages, uint8_t data_seed)
+{
+    wb mod = {.n = 0}, s;
+    static const uint8_t hdr[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+    wb_put(&mod, hdr, sizeof hdr);
+    /* types: 0 (i32,i64)->() 1 (i32,i32,i32)->() 2 ()->() 3 (i32)->(i32) 4 (i64)->() 5 (i32)->() */
+    static const uint8_t types[] = {
+        6,
+        0x60, 2, 0x7f, 0x7e, 0,
+        0x60, 3, 0x7f, 0x7f, 0x7f, 0,
+        0x60, 0, 0,
+        0x60, 1, 0x7f, 1, 0x7f,
+        0x60, 1, 0x7e, 0,
+        0x60, 1, 0x7f, 0,
+    };
+    s.n = 0;
+    wb_put(&s, types, sizeof types);
+    wb_section(&mod, 1, &s);
+    static const uint8_t ftype[F_COUNT] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 4, 5};
+    s.n = 0;
+    wb_uleb(&s, F_COUNT);
+    wb_put(&s, ftype, F_COUNT);
+    wb_section(&mod, 3, &s);
+    static const uint8_t table[] = {1, 0x70, 0x00, 4};
+    s.n = 0;
+    wb_put(&s, table, sizeof table);
+    wb_section(&mod, 4, &s);
+    s.n = 0;
+    wb_byte(&s, 1);
+    wb_byte(&s, 0x01);
+    wb_uleb(&s, min_pages);
+    wb_uleb(&s, max_pages);
+    wb_section(&mod, 5, &s);
+    static const uint8_t global[] = {1, 0x7e, 0x01, 0x42, 0x00, 0x0b};
+    s.n = 0;
+    wb_put(&s, global, sizeof global);
+    wb_section(&mod, 6, &s);
+    s.n = 0;
+    wb_uleb(&s, F_COUNT + 2);
+    for (uint32_t i = 0; i < F_COUNT; i++) {
+        wb_uleb(&s, strlen(FNAMES[i]));
+        wb_put(&s, FNAMES[i], strlen(FNAMES[i]));
+        wb_byte(&s, 0x00);
+        wb_uleb(&s, i);
+    }
+    static const uint8_t gt[] = {1, 'g', 0x03, 0, 1, 't', 0x01, 0};
+    wb_put(&s, gt, sizeof gt);
+    wb_section(&mod, 7, &s);
+    s.n = 0;
+    wb_byte(&s, 1);
+    wb_section(&mod, 12, &s);   /* data count */
+    /* code */
+    static const struct { uint8_t conv, op, align; } st[9] = {
+        {0xa7, 0x36, 2}, {0x00, 0x37, 3}, {0xa7, 0x38, 2}, {0xbf, 0x39, 3},
+        {0xa7, 0x3a, 0}, {0xa7, 0x3b, 1}, {0x00, 0x3c, 0}, {0x00, 0x3d, 1}, {0x00, 0x3e, 2},
+    };
+    s.n = 0;
+    wb_uleb(&s, F_COUNT);
+    for (uint32_t i = 0; i < F_COUNT; i++) {
+        wb body = {.n = 0};
+        wb_byte(&body, 0);   /* no locals */
+        if (i < 9) {
+            static const uint8_t ld[] = {0x20, 0x00, 0x20, 0x01};
+            wb_put(&body, ld, sizeof ld);
+            if (st[i].conv)
+                wb_byte(&body, st[i].conv);
+            if (i == F_F32ST)
+                wb_byte(&body, 0xbe);   /* f32.reinterpret_i32 */
+            wb_byte(&body, st[i].op);
+            wb_byte(&body, st[i].align);
+            wb_byte(&body, 0);
+        } else if (i <= F_INIT) {
+            static const uint8_t three[] = {0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfc};
+            wb_put(&body, three, sizeof three);
+            if (i == F_FILL) {
+                static const uint8_t c[] = {0x0b, 0x00};
+                wb_put(&body, c, 2);
+            } else if (i == F_COPY) {
+                static const uint8_t c[] = {0x0a, 0x00, 0x00};
+                wb_put(&body, c, 3);
+            } else {
+                static const uint8_t c[] = {0x08, 0x00, 0x00};
+                wb_put(&body, c, 3);
+            }
+        } else if (i == F_DROP) {
+            static const uint8_t c[] = {0xfc, 0x09, 0x00};
+            wb_put(&body, c, 3);
+        } else if (i == F_GROW) {
+            static const uint8_t c[] = {0x20, 0x00, 0x40, 0x00};
+            wb_put(&body, c, 4);
+        } else if (i == F_GSET) {
+            static const uint8_t c[] = {0x20, 0x00, 0x24, 0x00};
+            wb_put(&body, c, 4);
+        } else {
+            static const uint8_t c[] = {0x20, 0x00, 0xd2, 0x00, 0x26, 0x00};
+            wb_put(&body, c, 6);
+        }
+        wb_byte(&body, 0x0b);
+        wb_uleb(&s, body.n);
+        wb_put(&s, body.b, body.n);
+    }
+    wb_section(&mod, 10, &s);
+    s.n = 0;
+    wb_byte(&s, 1);
+    wb_byte(&s, 0x01);   /* passive */
+    wb_uleb(&s, DATA_LEN);
+    for (uint32_t i = 0; i < DATA_LEN; i++)
+        wb_byte(&s, (uint8_t)(data_seed + i * 7));
+    wb_section(&mod, 11, &s);
+    wasm_module *m = NULL;
+    ao_error err;
+    int rc = wasm_module_new(mod.b, mod.n, &m, &err);
+    if (rc != AO_OK)
+        fail_msg("module: %s", err.msg);
+    return m;
+}
+
+/* ---- an instance under test ---- */
+
+typedef struct inst {
+    wasm_store *s;
+    wasm_instance *i;
+    wasm_func *f[F_COUNT];
+    wasm_memory *mem;
+} inst;
+
+static void inst_new(inst *x, wasm_module *m)
+{
+    assert_int_equal(wasm_store_new(&x->s, NULL), AO_OK);
+    assert_int_equal(wasm_instantiate(x->s, m, NULL, 0, &x->i, NULL, NULL), AO_OK);
+    for (uint32_t k = 0; k < F_COUNT; k++) {
+        wasm_extern e;
+        assert_int_equal(wasm_instance_export(x->i, FNAMES[k], &e), AO_OK);
+        x->f[k] = e.of.func;
+    }
+    x->mem = wasm_instance_memory(x->i, 0);
+    assert_non_null(x->mem);
+}
+
+static void inst_free(inst *x) { wasm_store_free(x->s); }
+
+/* Call an exported function with i32/i64 arguments; traps are allowed (a
+ * random op may go out of bounds) and return AO_ETRAP. */
+static int call(inst *x, int fn, uint64_t a, uint64_t b, uint64_t c)
+{
+    wasm_functype ft;
+    wasm_func_type(x->f[fn], &ft);
+    wasm_val args[3], res[1];
+    uint64_t v[3] = {a, b, c};
+    for (uint32_t k = 0; k < ft.nparams; k++) {
+        args[k].type = ft.params[k];
+        if (ft.params[k] == WASM_I32)
+            args[k].of.i32 = (uint32_t)v[k];
+        else
+            args[k].of.i64 = v[k];
+    }
+    wasm_trap trap;
+    ao_error err;
+    int rc = wasm_func_call(x->s, x->f[fn], args, ft.nparams, res, ft.nresults, &trap, &err);
+    assert_true(rc == AO_OK || rc == AO_ETRAP);
+    return rc;
+}
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void assert_same_memory(inst *a, inst *b)
+{
+    assert_int_equal(wasm_memory_size(a->mem), wasm_memory_size(b->mem));
+    size_t n = (size_t)wasm_memory_size(a->mem);
+    const uint8_t *pa = wasm_memory_data(a->mem), *pb = wasm_memory_data(b->mem);
+    if (memcmp(pa, pb, n) != 0) {
+        size_t k = 0;
+        while (pa[k] == pb[k])
+            k++;
+        fail_msg("memories differ first at byte %zu (page %zu): %02x vs %02x", k, k >> 12, pa[k], pb[k]);
+    }
+}
+
+/* One random operation on x, mostly in bounds. */
+static void random_op(inst *x)
+{
+    uint64_t size = wasm_memory_size(x->mem);
+    uint64_t addr = rnd() % size;
+    int kind = (int)(rnd() % 16);
+    if (kind < 9) {
+        call(x, kind, addr > size - 8 ? size - 8 : addr, rnd(), 0);
+    } else if (kind == 9) {
+        uint64_t n = rnd() % 20000;
+        call(x, F_FILL, addr, rnd(), addr + n > size ? size - addr : n);
+    } else if (kind == 10) {
+        uint64_t n = rnd() % 30000, src = rnd() % size;
+        if (addr + n > size)
+            n = size - addr;
+        if (src + n > size)
+            n = size - src;
+        call(x, F_COPY, addr, src, n);
+    } else if (kind == 11) {
+        call(x, F_INIT, addr > size - DATA_LEN ? size - DATA_LEN : addr, rnd() % 8, rnd() % 56);
+    } else if (kind == 12) {
+        if (rnd() % 8 == 0)
+            call(x, F_GROW, 1 + rnd() % 3, 0, 0);
+    } else if (kind == 13) {
+        call(x, F_GSET, rnd(), 0, 0);
+    } else if (kind == 14) {
+        call(x, F_TSET, rnd() % 4, 0, 0);
+    } else {
+        /* a host write through the data pointer */
+        uint8_t *d = wasm_memory_data(x->mem);
+        uint64_t n = 1 + rnd() % 9000;
+        if (addr + n > size)
+            n = size - addr;
+        for (uint64_t k = 0; k < n; k++)
+            d[addr + k] = (uint8_t)rnd();
+    }
+}
+
+static void restore_ok(inst *x, const ao_buf *b)
+{
+    ao_error err;
+    int rc = wasm_instance_restore(x->i, b->data, b->len, &err);
+    if (rc != AO_OK)
+        fail_msg("restore: %s", err.msg);
+}
+
+/* ---- tests ---- */
+
+/* The observable state of an instance. */
+typedef struct snapst {
+    uint8_t *mem;
+    uint64_t size;
+    uint64_t g;
+    wasm_func *t[4];
+} snapst;
+
+static void state_take(inst *x, snapst *st)
+{
+    st->size = wasm_memory_size(x->mem);
+    st->mem = malloc(st->size);
+    assert_non_null(st->mem);
+    memcpy(st->mem, wasm_memory_data(x->mem), st->size);
+    wasm_extern e;
+    wasm_val v;
+    assert_int_equal(wasm_instance_export(x->i, "g", &e), AO_OK);
+    wasm_global_get(e.of.global, &v);
+    st->g = v.of.i64;
+    assert_int_equal(wasm_instance_export(x->i, "t", &e), AO_OK);
+    assert_int_equal(wasm_table_size(e.of.table), 4);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(wasm_table_get(e.of.table, k, &v), AO_OK);
+        st->t[k] = v.of.func;
+    }
+}
+
+static void assert_state_is(inst *x, const snapst *st)
+{
+    snapst now;
+    state_take(x, &now);
+    assert_int_equal(now.size, st->size);
+    if (memcmp(now.mem, st->mem, st->size) != 0) {
+        size_t k = 0;
+        while (now.mem[k] == st->mem[k])
+            k++;
+        fail_msg("memory differs first at byte %zu (page %zu)", k, k >> 12);
+    }
+    assert_int_equal(now.g, st->g);
+    for (int k = 0; k < 4; k++)
+        assert_ptr_equal(now.t[k], st->t[k]);
+    free(now.mem);
+}
+
+static void begin_ok(inst *x)
+{
+    ao_error err;
+    int rc = wasm_instance_txn_begin(x->i, &err);
+    if (rc != AO_OK)
+        fail_msg("txn_begin: %s", err.msg);
+    assert_true(wasm_instance_txn_open(x->i));
+}
+
+static void fill_pattern(inst *x)
+{
+    uint8_t *d = wasm_memory_data(x->mem);
+    for (uint64_t k = 0; k < wasm_memory_size(x->mem); k++)
+        d[k] = (uint8_t)(k * 131 + 7);
+}
+
+static void rollback_restores_writes_to_many_pages(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(8, 16, 1);
+    inst x;
+    inst_new(&x, m);
+    fill_pattern(&x);
+    snapst before;
+    state_take(&x, &before);
+    begin_ok(&x);
+    /* every page written, by wasm stores, memory.fill and the host */
+    for (uint64_t a = 0; a < 8 * 65536; a += 4096)
+        call(&x, F_I64ST, a + 8, 0x1122334455667788ull, 0);
+    call(&x, F_FILL, 100, 0xee, 3 * 65536);
+    wasm_memory_data(x.mem)[7 * 65536 + 5] = 0x42;
+    wasm_instance_txn_rollback(x.i);
+    assert_false(wasm_instance_txn_open(x.i));
+    assert_state_is(&x, &before);
+    /* and the memory works as before: writable, tracked again */
+    call(&x, F_I32ST, 64, 99, 0);
+    assert_int_equal(wasm_memory_data(x.mem)[64], 99);
+    free(before.mem);
+    inst_free(&x);
+    wasm_module_free(m);
+}
+
+static void rollback_undoes_memory_grow(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(1, 8, 2);
+    inst x;
+    inst_new(&x, m);
+    fill_pattern(&x);
+    snapst before;
+    state_take(&x, &before);
+    begin_ok(&x);
+    assert_int_equal(call(&x, F_GROW, 3, 0, 0), AO_OK);
+    assert_int_equal(wasm_memory_pages(x.mem), 4);
+    call(&x, F_I64ST, 3 * 65536 + 64, 0xffffffffffffffffull, 0);
+    call(&x, F_FILL, 65536, 0xab, 2 * 65536);
+    call(&x, F_I32ST, 16, 5, 0);
+    wasm_instance_txn_rollback(x.i);
+    assert_int_equal(wasm_memory_pages(x.mem), 1);
+    assert_state_is(&x, &before);
+    /* the dropped pages are out of bounds, and zero when grown again */
+    assert_int_equal(call(&x, F_I32ST, 65536 + 4, 1, 0), AO_ETRAP);
+    assert_int_equal(wasm_memory_grow(x.mem, 3), 1);
+    const uint8_t *d = wasm_memory_data(x.mem);
+    for (uint64_t k = 65536; k < 4 * 65536; k++)
+        if (d[k])
+            fail_msg("byte %llu of a regrown page is %u", (unsigned long long)k, d[k]);
+    free(before.mem);
+    inst_free(&x);
+    wasm_module_free(m);
+}
+
+static void rollback_restores_globals_table_and_segments(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(1, 4, 3);
+    inst x;
+    inst_new(&x, m);
+    call(&x, F_GSET, 77, 0, 0);
+    snapst before;
+    state_take(&x, &before);
+    assert_null(before.t[2]);
+    begin_ok(&x);
+    call(&x, F_GSET, 12345, 0, 0);
+    call(&x, F_TSET, 2, 0, 0);
+    assert_int_equal(call(&x, F_DROP, 0, 0, 0), AO_OK);
+    assert_int_equal(call(&x, F_INIT, 0, 0, 8), AO_ETRAP);   /* dropped */
+    wasm_instance_txn_rollback(x.i);
+    assert_state_is(&x, &before);
+    /* the data segment is back */
+    assert_int_equal(call(&x, F_INIT, 0, 0, 8), AO_OK);
+    /* a committed change stays */
+    begin_ok(&x);
+    call(&x, F_GSET, 9, 0, 0);
+    call(&x, F_TSET, 1, 0, 0);
+    wasm_instance_txn_commit(x.i);
+    snapst after;
+    state_take(&x, &after);
+    assert_int_equal(after.g, 9);
+    assert_non_null(after.t[1]);
+    free(after.mem);
+    free(before.mem);
+    inst_free(&x);
+    wasm_module_free(m);
+}
+
+static void rollback_after_trap(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(2, 4, 4);
+    inst x;
+    inst_new(&x, m);
+    fill_pattern(&x);
+    snapst before;
+    state_take(&x, &before);
+    begin_ok(&x);
+    call(&x, F_FILL, 0, 0, 65536 + 100);
+    call(&x, F_GSET, 3, 0, 0);
+    assert_int_equal(call(&x, F_I64ST, 2 * 65536 - 4, 1, 0), AO_ETRAP);
+    wasm_instance_txn_rollback(x.i);
+    assert_state_is(&x, &before);
+    free(before.mem);
+    inst_free(&x);
+    wasm_module_free(m);
+}
+
+/* Random transactions, each committed or rolled back, against the state
+ * taken at each begin; snapshots and deltas along the way follow the
+ * committed states on a replica. */
+static void consecutive_transactions_random(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(2, 12, 5);
+    inst x, y;
+    inst_new(&x, m);
+    inst_new(&y, m);
+    rng_state = 0x9e3779b97f4a7c15ull;
+    for (int k = 0; k < 30; k++)
+        random_op(&x);
+    ao_buf full;
+    ao_buf_init(&full);
+    assert_int_equal(wasm_instance_snapshot(x.i, &full, NULL), AO_OK);
+    restore_ok(&y, &full);
+    int rollbacks = 0, commits = 0, run = 0;
+    for (int round = 0; round < 120; round++) {
+        snapst before;
+        state_take(&x, &before);
+        begin_ok(&x);
+        /* snapshots are refused while a transaction is open */
+        ao_buf tmp;
+        ao_buf_init(&tmp);
+        assert_int_equal(wasm_instance_snapshot_delta(x.i, &tmp, NULL), AO_ESTATE);
+        assert_int_equal(wasm_instance_snapshot(x.i, &tmp, NULL), AO_ESTATE);
+        assert_int_equal(wasm_instance_restore(x.i, full.data, full.len, NULL), AO_ESTATE);
+        ao_buf_free(&tmp);
+        int nops = 1 + (int)(rnd() % 40);
+        for (int k = 0; k < nops; k++)
+            random_op(&x);
+        /* runs of consecutive rollbacks, then of commits */
+        if ((round / 5) % 2 == 0 || rnd() % 3 == 0) {
+            wasm_instance_txn_rollback(x.i);
+            assert_state_is(&x, &before);
+            rollbacks++;
+        } else {
+            wasm_instance_txn_commit(x.i);
+            commits++;
+        }
+        free(before.mem);
+        if (round % 7 == 6) {
+            ao_buf d;
+            ao_buf_init(&d);
+            assert_int_equal(wasm_instance_snapshot_delta(x.i, &d, NULL), AO_OK);
+            restore_ok(&y, &d);
+            assert_same_memory(&x, &y);
+            ao_buf_free(&d);
+            run++;
+        }
+    }
+    assert_true(rollbacks > 20 && commits > 20 && run > 10);
+    ao_buf_free(&full);
+    inst_free(&x);
+    inst_free(&y);
+    wasm_module_free(m);
+}
+
+/* A page written in a rolled-back transaction, and one grown and dropped,
+ * must still be right in the next delta (the replica follows exactly). */
+static void delta_after_rollback_of_grow(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(1, 8, 6);
+    inst x, y;
+    inst_new(&x, m);
+    inst_new(&y, m);
+    fill_pattern(&x);
+    ao_buf full, d;
+    ao_buf_init(&full);
+    ao_buf_init(&d);
+    assert_int_equal(wasm_instance_snapshot(x.i, &full, NULL), AO_OK);
+    restore_ok(&y, &full);
+    begin_ok(&x);
+    call(&x, F_GROW, 2, 0, 0);
+    call(&x, F_I32ST, 2 * 65536 + 8, 0x5a5a5a5a, 0);
+    call(&x, F_I32ST, 8, 0x5a5a5a5a, 0);
+    wasm_instance_txn_rollback(x.i);
+    begin_ok(&x);
+    call(&x, F_GROW, 1, 0, 0);   /* the regrown page must be zero on both */
+    call(&x, F_I32ST, 65536 + 16, 3, 0);
+    wasm_instance_txn_commit(x.i);
+    assert_int_equal(wasm_instance_snapshot_delta(x.i, &d, NULL), AO_OK);
+    restore_ok(&y, &d);
+    assert_same_memory(&x, &y);
+    ao_buf_free(&full);
+    ao_buf_free(&d);
+    inst_free(&x);
+    inst_free(&y);
+    wasm_module_free(m);
+}
+
+static void begin_twice_refused(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(1, 2, 7);
+    inst x;
+    inst_new(&x, m);
+    begin_ok(&x);
+    assert_int_equal(wasm_instance_txn_begin(x.i, NULL), AO_ESTATE);
+    wasm_instance_txn_commit(x.i);
+    assert_false(wasm_instance_txn_open(x.i));
+    inst_free(&x);
+    wasm_module_free(m);
+}
+
+/* An instance freed with a transaction open leaves nothing behind: the
+ * next transaction on this thread (another instance) rolls back right. */
+static void free_with_open_transaction(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(2, 4, 8);
+    inst x, z;
+    inst_new(&x, m);
+    begin_ok(&x);
+    call(&x, F_FILL, 0, 1, 2 * 65536);
+    inst_free(&x);
+    inst_new(&z, m);
+    fill_pattern(&z);
+    snapst before;
+    state_take(&z, &before);
+    begin_ok(&z);
+    call(&z, F_FILL, 0, 9, 2 * 65536);
+    wasm_instance_txn_rollback(z.i);
+    assert_state_is(&z, &before);
+    free(before.mem);
+    inst_free(&z);
+    wasm_module_free(m);
+}
+
+/* Threads each running transactions on their own instances at the same
+ * time (a CU's worker pool): every rollback exact, deltas exact. */
+typedef struct worker {
+    wasm_module *m;
+    uint64_t seed;
+    int rollbacks;
+    char fail[160];
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    inst x, y;
+    ao_buf full;
+    ao_buf_init(&full);
+    /* cmocka's asserts are not for other threads: check by hand */
+    if (wasm_store_new(&x.s, NULL) || wasm_instantiate(x.s, w->m, NULL, 0, &x.i, NULL, NULL) ||
+        wasm_store_new(&y.s, NULL) || wasm_instantiate(y.s, w->m, NULL, 0, &y.i, NULL, NULL)) {
+        snprintf(w->fail, sizeof w->fail, "instantiate");
+        return NULL;
+    }
+    for (uint32_t k = 0; k < F_COUNT; k++) {
+        wasm_extern e;
+        wasm_instance_export(x.i, FNAMES[k], &e);
+        x.f[k] = e.of.func;
+    }
+    x.mem = wasm_instance_memory(x.i, 0);
+    y.mem = wasm_instance_memory(y.i, 0);
+    uint64_t r = w->seed;
+    uint8_t *d = wasm_memory_data(x.mem);
+    for (uint64_t k = 0; k < wasm_memory_size(x.mem); k++)
+        d[k] = (uint8_t)(k * 13 + w->seed);
+    wasm_instance_snapshot(x.i, &full, NULL);
+    wasm_instance_restore(y.i, full.data, full.len, NULL);
+    for (int round = 0; round < 60 && !w->fail[0]; round++) {
+        uint64_t size = wasm_memory_size(x.mem);
+        uint8_t *before = malloc(size);
+        memcpy(before, wasm_memory_data(x.mem), size);
+        if (wasm_instance_txn_begin(x.i, NULL) != AO_OK) {
+            snprintf(w->fail, sizeof w->fail, "begin");
+            free(before);
+            break;
+        }
+        for (int k = 0; k < 20; k++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t a = (r >> 17) % (wasm_memory_size(x.mem) - 8);
+            wasm_val args[2] = {{.type = WASM_I32, .of.i32 = (uint32_t)a},
+                                {.type = WASM_I64, .of.i64 = r}};
+            wasm_trap trap;
+            wasm_func_call(x.s, x.f[F_I64ST], args, 2, NULL, 0, &trap, NULL);
+            if (k == 10 && (r & 3) == 0) {
+                wasm_val g = {.type = WASM_I32, .of.i32 = 1};
+                wasm_func_call(x.s, x.f[F_GROW], &g, 1, args, 1, &trap, NULL);
+            }
+        }
+        if (round % 2 == 0) {
+            wasm_instance_txn_rollback(x.i);
+            w->rollbacks++;
+            if (wasm_memory_size(x.mem) != size ||
+                memcmp(before, wasm_memory_data(x.mem), size) != 0)
+                snprintf(w->fail, sizeof w->fail, "round %d: rollback not exact", round);
+        } else {
+            wasm_instance_txn_commit(x.i);
+        }
+        free(before);
+        if (round % 10 == 9) {
+            ao_buf dl;
+            ao_buf_init(&dl);
+            if (wasm_instance_snapshot_delta(x.i, &dl, NULL) != AO_OK ||
+                wasm_instance_restore(y.i, dl.data, dl.len, NULL) != AO_OK ||
+                wasm_memory_size(x.mem) != wasm_memory_size(y.mem) ||
+                memcmp(wasm_memory_data(x.mem), wasm_memory_data(y.mem),
+                       (size_t)wasm_memory_size(x.mem)) != 0)
+                snprintf(w->fail, sizeof w->fail, "round %d: delta replica differs", round);
+            ao_buf_free(&dl);
+        }
+    }
+    ao_buf_free(&full);
+    wasm_store_free(x.s);
+    wasm_store_free(y.s);
+    return NULL;
+}
+
+static void transactions_on_several_threads(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(4, 16, 9);
+    enum { NT = 4 };
+    pthread_t th[NT];
+    worker w[NT];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < NT; i++) {
+        w[i].m = m;
+        w[i].seed = 1000u + (uint64_t)i * 77u;
+        assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+    }
+    for (int i = 0; i < NT; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < NT; i++) {
+        if (w[i].fail[0])
+            fail_msg("thread %d: %s", i, w[i].fail);
+        assert_int_equal(w[i].rollbacks, 30);
+    }
+    wasm_module_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rollback_restores_writes_to_many_pages),
+        cmocka_unit_test(rollback_undoes_memory_grow),
+        cmocka_unit_test(rollback_restores_globals_table_and_segments),
+        cmocka_unit_test(rollback_after_trap),
+        cmocka_unit_test(consecutive_transactions_random),
+        cmocka_unit_test(delta_after_rollback_of_grow),
+        cmocka_unit_test(begin_twice_refused),
+        cmocka_unit_test(free_with_open_transaction),
+        cmocka_unit_test(transactions_on_several_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

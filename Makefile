@@ -74,10 +74,11 @@ check-asan:
 # The whole network in one process (docs/node.md): installs what is
 # missing, builds, then runs `ao up` on $AO_DATA (default .ao-data) until
 # Ctrl-C. Extra flags: make up UP_FLAGS='--json --log-level debug'.
+AO_DATA ?= .ao-data
 up:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/ao up --data "$${AO_DATA:-.ao-data}" $(UP_FLAGS)
+	$(BUILD)/ao up --data "$(AO_DATA)" $(UP_FLAGS)
 
 test: deps
 	@MAKE="$(MAKE)" sh scripts/test-all.sh

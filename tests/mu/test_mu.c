@@ -116,8 +116,15 @@ static void user_item(fx *f, const char *target, ao_buf *out, char id[44], ...)
     ao_buf_init(&tb);
     if (target)
         assert_int_equal(ao_b64url_decode(target, 43, &tb, NULL), AO_OK);
-    item_fields fl = { .target = target ? tb.data : NULL, .tags = tags, .ntags = n,
-                       .data = (const uint8_t *)"hello", .data_len = 5 };
+    /* a random anchor: Ed25519 signatures are deterministic, so two
+     * otherwise equal items would share an id */
+    uint8_t anchor[32];
+    FILE *rnd = fopen("/dev/urandom", "rb");
+    assert_non_null(rnd);
+    assert_int_equal(fread(anchor, 1, 32, rnd), 32);
+    fclose(rnd);
+    item_fields fl = { .target = target ? tb.data : NULL, .anchor = anchor, .tags = tags,
+                       .ntags = n, .data = (const uint8_t *)"hello", .data_len = 5 };
     uint8_t raw_id[32];
     assert_int_equal(item_sign(f->user, &fl, out, raw_id, NULL), AO_OK);
     ao_b64url_encode_to(raw_id, 32, id);
@@ -842,6 +849,57 @@ static void restart_resumes_with_same_bytes(void **state)
     fx_free(f);
 }
 
+/* Many clients at once: every post answered, every crank queued (the
+ * cranks of concurrent posts share commits). */
+typedef struct poster {
+    fx *f;
+    char ids[25][44];
+    int fails;
+} poster;
+
+static void *poster_main(void *arg)
+{
+    poster *p = arg;
+    for (int i = 0; i < 25; i++) {
+        ao_buf raw;
+        ao_buf_init(&raw);
+        user_item(p->f, p->f->P, &raw, p->ids[i], "Data-Protocol", "ao", "Type", "Message",
+                  NULL);
+        ao_error e = {0};
+        if (mu_post(p->f->m, raw.data, raw.len, NULL, NULL, &e) != AO_OK) {
+            p->fails++;
+            fprintf(stderr, "post failed: %s\n", e.msg);
+        }
+        ao_buf_free(&raw);
+    }
+    return NULL;
+}
+
+static void concurrent_posts_all_cranked(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    fx_open(f);
+    poster ps[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        memset(&ps[i], 0, sizeof ps[i]);
+        ps[i].f = f;
+        assert_int_equal(pthread_create(&th[i], NULL, poster_main, &ps[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    wait_idle(f);
+    assert_int_equal(f->su.nposted, 200);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(ps[i].fails, 0);
+        for (int k = 0; k < 25; k++)
+            assert_true(fake_cu_was_asked(&f->cu, ps[i].ids[k], f->P));
+    }
+    assert_int_equal(f->cu.nasked, 200);
+    fx_free(f);
+}
+
 static void open_refuses_missing_clients(void **state)
 {
     (void)state;
@@ -877,6 +935,7 @@ int main(void)
         cmocka_unit_test(rate_limits_off_by_default),
         cmocka_unit_test(monitor_pushes_cron_outboxes),
         cmocka_unit_test(restart_resumes_with_same_bytes),
+        cmocka_unit_test(concurrent_posts_all_cranked),
         cmocka_unit_test(open_refuses_missing_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -570,6 +570,56 @@ static void free_with_open_transaction(void **state)
     wasm_module_free(m);
 }
 
+/* A transaction opens pages by groups (one fault per 64 KiB): the next
+ * delta still carries only the pages whose bytes changed. */
+static void delta_after_transactions_carries_only_changed_pages(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(16, 16, 10);
+    inst a;
+    inst_new(&a, m);
+    rng_state = 4242;
+    uint8_t *dd = wasm_memory_data(a.mem);
+    for (uint64_t k = 0; k < wasm_memory_size(a.mem); k += 8) {
+        uint64_t v = rnd();
+        memcpy(dd + k, &v, 8);
+    }
+    ao_buf full, d;
+    ao_buf_init(&full);
+    ao_buf_init(&d);
+    assert_int_equal(wasm_instance_snapshot(a.i, &full, NULL), AO_OK);
+    /* one byte changed in a committed transaction: one page */
+    begin_ok(&a);
+    call(&a, F_I32ST8, 300000, dd[300000] ^ 1, 0);
+    wasm_instance_txn_commit(a.i);
+    assert_int_equal(wasm_instance_snapshot_delta(a.i, &d, NULL), AO_OK);
+    assert_true(d.len > 4000);
+    assert_true(d.len < 6000);
+    /* a write of the bytes already there, then a rolled-back change: none */
+    d.len = 0;
+    begin_ok(&a);
+    call(&a, F_I32ST8, 500000, dd[500000], 0);
+    wasm_instance_txn_commit(a.i);
+    begin_ok(&a);
+    call(&a, F_I32ST8, 700000, dd[700000] ^ 1, 0);
+    wasm_instance_txn_rollback(a.i);
+    assert_int_equal(wasm_instance_snapshot_delta(a.i, &d, NULL), AO_OK);
+    assert_true(d.len < 1000);
+    /* two pages changed far apart in one transaction: two pages */
+    d.len = 0;
+    begin_ok(&a);
+    call(&a, F_I32ST8, 100000, dd[100000] ^ 1, 0);
+    call(&a, F_I32ST8, 900000, dd[900000] ^ 1, 0);
+    wasm_instance_txn_commit(a.i);
+    assert_int_equal(wasm_instance_snapshot_delta(a.i, &d, NULL), AO_OK);
+    assert_true(d.len > 8000);
+    assert_true(d.len < 10000);
+    ao_buf_free(&full);
+    ao_buf_free(&d);
+    inst_free(&a);
+    wasm_module_free(m);
+}
+
 /* Threads each running transactions on their own instances at the same
  * time (a CU's worker pool): every rollback exact, deltas exact. */
 typedef struct worker {
@@ -687,6 +737,7 @@ int main(void)
         cmocka_unit_test(delta_after_rollback_of_grow),
         cmocka_unit_test(begin_twice_refused),
         cmocka_unit_test(free_with_open_transaction),
+        cmocka_unit_test(delta_after_transactions_carries_only_changed_pages),
         cmocka_unit_test(transactions_on_several_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  * keeps the module id and the wallets, then the whole flow over HTTP
  * (libcurl): a signed aos Process and an Eval posted to the MU, the CU's
  * /result with the aos Output and prompt, and a Send from one process to
- * another cranked by the MU and seen in the second process's results.
+ * another cranked by the MU and seen in the second process's results,
+ * and a second restart that keeps the processes (results and state).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -300,6 +301,36 @@ static void send_from_a_is_cranked_to_b(void **state)
     cJSON_Delete(rb);
 }
 
+/* A restart keeps the processes: their schedule, results and state. */
+static void restart_keeps_processes(void **state)
+{
+    (void)state;
+    assert_true(g_pid_b[0]);
+    char url[512];
+    snprintf(url, sizeof url, "%s/results/%s?sort=ASC&limit=100", g_info.cu_url, g_pid_b);
+    long st;
+    cJSON *before = http_json("GET", url, NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    int nbefore = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(before, "edges"));
+    assert_true(nbefore >= 3);
+    cJSON_Delete(before);
+
+    node_stop(g_node);
+    g_node = NULL;
+    assert_int_equal(start_node(), 0);
+
+    snprintf(url, sizeof url, "%s/results/%s?sort=ASC&limit=100", g_info.cu_url, g_pid_b);
+    cJSON *after = http_json("GET", url, NULL, 0, NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(after, "edges")), nbefore);
+    cJSON_Delete(after);
+    char mid[44];
+    eval_on(g_pid_b, "#Inbox .. ':' .. Inbox[#Inbox].Data", mid);
+    cJSON *r = result_of(mid, g_pid_b);
+    assert_string_equal(jstr(output_of(r), "data"), "2:hello-from-a");
+    cJSON_Delete(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +343,7 @@ int main(void)
         cmocka_unit_test(restart_keeps_module_and_wallets),
         cmocka_unit_test(spawn_then_eval_through_mu_su_cu),
         cmocka_unit_test(send_from_a_is_cranked_to_b),
+        cmocka_unit_test(restart_keeps_processes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -44,6 +44,7 @@ typedef struct fake_su {
     int fail_posts;                    /* next N posts fail with fail_code */
     int fail_code;                     /* 0 = AO_EIO */
     int refuse_code;                   /* every post refused with this code */
+    int refuse_process_code;           /* every Process item refused with this code */
 } fake_su;
 
 static inline void fake_su_init(fake_su *s)
@@ -135,6 +136,10 @@ static inline int fake_su_post(void *ctx, const uint8_t *raw, size_t len, ao_buf
             return AO_OK;
         }
     bool process = fake_tag_is(&it, "Type", "Process");
+    if (process && s->refuse_process_code) {
+        pthread_mutex_unlock(&s->lock);
+        return ao_err_set(err, s->refuse_process_code, "fake SU refuses this process");
+    }
     if (!process) {
         char t[44] = "";
         if (it.target)
@@ -238,10 +243,11 @@ struct fake_cu {
     void *hook_ctx;
     char asked[FAKE_MAX][2][44];       /* (msg, pid) of each result call */
     size_t nasked;
+    int busy_results;                  /* next N result calls answer AO_EBUSY */
     /* cron: scripted edges of one process */
     char cron_pid[44];
-    char *cron_cursor[64];
-    char *cron_node[64];
+    char *cron_cursor[256];
+    char *cron_node[256];
     size_t ncron;
     char cron_from[64][64];            /* from of each cron call ("" = none) */
     size_t ncron_calls;
@@ -275,6 +281,10 @@ static inline void fake_cu_script(fake_cu *c, const char *msg, const char *json)
 static inline void fake_cu_cron_edge(fake_cu *c, const char *pid, const char *cursor, const char *node)
 {
     pthread_mutex_lock(&c->lock);
+    if (c->ncron >= 256) {
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
     snprintf(c->cron_pid, 44, "%s", pid);
     c->cron_cursor[c->ncron] = strdup(cursor);
     c->cron_node[c->ncron++] = strdup(node);
@@ -291,6 +301,11 @@ static inline int fake_cu_result(void *ctx, const char *msg, const char *pid, ao
         snprintf(c->asked[c->nasked][1], 44, "%s", pid);
         c->nasked++;
     }
+    if (c->busy_results > 0) {
+        c->busy_results--;
+        pthread_mutex_unlock(&c->lock);
+        return ao_err_set(err, AO_EBUSY, "Evaluation of process %s is in progress.", pid);
+    }
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->keys[i], msg) == 0) {
             ao_buf_append_str(out, c->results[i]);
@@ -301,7 +316,6 @@ static inline int fake_cu_result(void *ctx, const char *msg, const char *pid, ao
     pthread_mutex_unlock(&c->lock);
     if (hook && hook(c, msg, pid, out))
         return AO_OK;
-    (void)err;
     ao_buf_append_str(out, "{\"Messages\":[],\"Spawns\":[],\"Assignments\":[],\"Output\":\"\"}");
     return AO_OK;
 }

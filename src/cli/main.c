@@ -16,6 +16,7 @@ static const struct {
     { "wasm", cli_wasm_main, "validate and run WebAssembly modules" },
     { "gateway", cli_gateway_main, "serve a local weave as an Arweave HTTP gateway" },
     { "process", cli_process_main, "run messages through a process module (aos)" },
+    { "up", cli_up_main, "run a whole AO network in one process (gateway, SU, CU, MU)" },
     { "spawn", cli_ao_main, "spawn a process on a network (MU_URL, CU_URL, GATEWAY_URL)" },
     { "send", cli_ao_main, "send a message to a process and show its result" },
     { "eval", cli_ao_main, "evaluate Lua in an aos process" },

@@ -232,8 +232,11 @@ static int sign_and_post(cli_ctx *c, const uint8_t *target, item_tag *tags, size
     crypto_wallet_free(w);
     if (rc == AO_OK)
         ao_b64url_encode_to(idb, sizeof idb, id);
-    if (rc == AO_OK)
+    if (rc == AO_OK) {   /* the MU answers 202 Accepted */
         rc = cli_http("POST", c->mu, raw.data, raw.len, "application/octet-stream", 0, &out, err);
+        if (rc == AO_EBUSY)
+            rc = AO_OK;
+    }
     ao_buf_free(&raw);
     ao_buf_free(&out);
     return rc;
@@ -459,8 +462,11 @@ int cli_show_result(const cli_ctx *c, const char *id, const char *json, bool eva
                 const char *action = tag_of(tags, "Action");
                 const char *target =
                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "Target"));
-                printf("-> message to %s%s%s\n",
-                       target ? target : "?", action ? " Action=" : "", action ? action : "");
+                const char *data = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "Data"));
+                bool long_data = data && strlen(data) > 200;
+                printf("-> message to %s%s%s%s%.200s%s\n", target ? target : "?",
+                       action ? " Action=" : "", action ? action : "", data && *data ? ": " : "",
+                       data ? data : "", long_data ? "..." : "");
             }
             int spawns = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "Spawns"));
             int assigns = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "Assignments"));

@@ -3,7 +3,7 @@
  * items, result polling and printing. */
 #include "cli_client.h"
 
-#include "net/net_internal.h"
+#include "net/net.h"
 
 #include <cJSON.h>
 #include <fcntl.h>

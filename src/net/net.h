@@ -108,4 +108,40 @@ void net_mu_su_client_free(mu_su_client *c);
 int net_mu_cu_client_http(const char *cu_url, mu_cu_client *out, ao_error *err);
 void net_mu_cu_client_free(mu_cu_client *c);
 
+/* ---- a plain HTTP client (libcurl; http_client.c) ----
+ * Used by the clients below and by the `ao` commands that talk to any
+ * node over HTTP. */
+
+typedef struct net_http_answer {
+    long status;                    /* 0 if no answer */
+    ao_buf body;
+    char *ctype;                    /* Content-Type or NULL (owned) */
+    /* up to 8 response headers asked for by name (see net_http_request) */
+    char *hvalues[8];
+} net_http_answer;
+
+void net_http_answer_init(net_http_answer *a);
+void net_http_answer_free(net_http_answer *a);
+
+#define NET_HTTP_CONNECT_MS 5000
+#define NET_HTTP_TIMEOUT_MS 60000
+#define NET_HTTP_RESULT_TIMEOUT_MS 600000
+
+/* One request. body may be NULL (then no body; POST sends an empty one).
+ * want_headers (NULL-terminated, up to 8 names) are captured into
+ * a->hvalues. timeout_ms 0 = NET_HTTP_TIMEOUT_MS. Returns AO_OK when an
+ * answer of any status came back, AO_EIO when none did (err says why). */
+int net_http_request(const char *method, const char *url, const void *body, size_t body_len,
+                     const char *ctype, const char *const *want_headers, long timeout_ms,
+                     net_http_answer *a, ao_error *err);
+
+/* Map an answer to a code as net.h says (2xx -> AO_OK, 400 -> AO_EINVAL,
+ * 403 -> AO_EDENIED, 404 -> AO_ENOTFOUND, 413 -> AO_ELIMIT, else AO_EIO),
+ * with the answer's "error" text (or the body) in err. what names the
+ * call for the message. */
+int net_http_code(const net_http_answer *a, const char *what, ao_error *err);
+
+/* Append s percent-encoded for a query value. */
+int net_url_escape(ao_buf *b, const char *s);
+
 #endif

@@ -1204,6 +1204,8 @@ void wasm__destroy(struct wasm_module *m)
         return;
     if (m->back_free)
         m->back_free(m);
+    if (m->aot_free)
+        m->aot_free(m);
     for (uint32_t i = 0; i < m->nimports; i++) {
         free(m->imports[i].module);
         free(m->imports[i].name);

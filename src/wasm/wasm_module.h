@@ -240,6 +240,9 @@ struct wasm_module {
      * wasm__destroy. */
     void *back;
     void (*back_free)(struct wasm_module *m);
+    /* The compiled tier's loaded library (aot.c), freed by aot_free. */
+    void *aot;
+    void (*aot_free)(struct wasm_module *m);
 };
 
 /* ---- front-end API ---- */

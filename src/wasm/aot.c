@@ -96,6 +96,34 @@ typedef struct aot_entry {
 } aot_entry;
 
 static __thread aot_entry *cur;
+static __thread uintptr_t stack_low;   /* this thread's stack limit for compiled code */
+
+/* Compiled frames are native: deep recursion with big frames could end
+ * the thread's stack before the call depth limit, so compiled code traps
+ * with "call stack exhausted" when fewer than AOT_STACK_MARGIN bytes of
+ * the thread's stack remain (room for host calls and the engine). */
+#define AOT_STACK_MARGIN (256u * 1024u)
+
+static uintptr_t thread_stack_limit(void)
+{
+    if (stack_low)
+        return stack_low;
+    pthread_attr_t a;
+    void *addr = NULL;
+    size_t size = 0;
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        if (pthread_attr_getstack(&a, &addr, &size) != 0)
+            addr = NULL;
+        pthread_attr_destroy(&a);
+    }
+    if (addr && size > 2 * AOT_STACK_MARGIN && here > (uintptr_t)addr &&
+        here < (uintptr_t)addr + size)
+        stack_low = (uintptr_t)addr + AOT_STACK_MARGIN;
+    else
+        stack_low = here > 4 * AOT_STACK_MARGIN ? here - 4 * AOT_STACK_MARGIN : 1;
+    return stack_low;
+}
 
 static void mirror_mem(aot_ictx *c)
 {
@@ -266,9 +294,20 @@ static wasm_trap_code map_trap(aot_ictx *c, int code, const char **msg)
     }
 }
 
+static pthread_once_t metric_once = PTHREAD_ONCE_INIT;
+static ao_metric *metric_calls;
+
+static void metric_init(void)
+{
+    metric_calls = ao_metric_get("ao_wasm_compiled_calls_total",
+                                 "calls into compiled wasm code from the engine", false);
+}
+
 int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
 {
     aot_ictx *c = f->inst->aot;
+    pthread_once(&metric_once, metric_init);
+    ao_metric_add(metric_calls, 1);
     if (s->nframes + 1 > s->max_depth) {
         wasm__trap_set(trap, WASM_TRAP_STACK_EXHAUSTED, NULL);
         return WASM_TRAP_STACK_EXHAUSTED;
@@ -281,6 +320,7 @@ int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
     e.trap = trap;
     e.base = s->nframes;
     uint32_t sd = *dp, sm = *mp;
+    *c->am->lib.stack_limit() = thread_stack_limit();
     *dp = 0;
     *mp = s->max_depth - s->nframes;
     c->h.gas = s->gas_used;

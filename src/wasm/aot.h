@@ -58,6 +58,7 @@ typedef struct aot_lib {
     void (*const *tramp)(void);               /* per type index */
     uint32_t *(*depth)(void);
     uint32_t *(*max_depth)(void);
+    uintptr_t *(*stack_limit)(void);          /* lowest frame address allowed */
 } aot_lib;
 
 typedef int (*aot_init_fn)(const aot_host *h, aot_lib *out);

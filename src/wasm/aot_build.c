@@ -216,9 +216,15 @@ static const char *glue_head =
     "   (LIKELY(table.data[x].func_type == func_types[ft]) || \\\n"
     "    (wasm_rt_trap((wasm_rt_trap_t)103), 0)), \\\n"
     "   ((t)table.data[x].func)(__VA_ARGS__))\n"
+    "extern __thread uintptr_t aot_slim_ __attribute__((tls_model(\"initial-exec\")));\n"
+    "#define FUNC_PROLOGUE \\\n"
+    "  if (++wasm_rt_call_stack_depth > WASM_RT_MAX_CALL_STACK_DEPTH || \\\n"
+    "      (uintptr_t)__builtin_frame_address(0) < aot_slim_) \\\n"
+    "    TRAP(EXHAUSTION);\n"
     "#include \"m.c\"\n"
     "__thread uint32_t aot_depth_ __attribute__((tls_model(\"initial-exec\")));\n"
     "__thread uint32_t aot_maxd_ __attribute__((tls_model(\"initial-exec\")));\n"
+    "__thread uintptr_t aot_slim_ __attribute__((tls_model(\"initial-exec\")));\n"
     "typedef struct aot_host {\n"
     "  void (*trap)(int code) __attribute__((noreturn));\n"
     "  uint32_t (*functype)(uint32_t np, uint32_t nr, const int *types);\n"
@@ -233,6 +239,7 @@ static const char *glue_head =
     "  void (*const *fptr)(void);\n"
     "  uint32_t ntypes; void (*const *tramp)(void);\n"
     "  uint32_t *(*depth)(void); uint32_t *(*max_depth)(void);\n"
+    "  uintptr_t *(*stack_limit)(void);\n"
     "} aot_lib;\n"
     "struct Z_aot_instance_t { u64 gas, lim; wasm_rt_memory_t *mem; void **tabs; u64 **globals; };\n"
     "_Static_assert(sizeof(wasm_rt_memory_t) == 24 && sizeof(wasm_rt_funcref_t) == 24 &&\n"
@@ -254,6 +261,7 @@ static const char *glue_head =
     "u64 *Z_aotZ_lim(struct Z_aot_instance_t *c) { return &c->lim; }\n"
     "static uint32_t *aot_dp(void) { return &aot_depth_; }\n"
     "static uint32_t *aot_mp(void) { return &aot_maxd_; }\n"
+    "static uintptr_t *aot_sl(void) { return &aot_slim_; }\n"
     "static void aot_inst(void *w, void *c) { Z_aotm_instantiate((Z_aotm_instance_t *)w, c); }\n";
 
 static int write_glue(const wasm_module *m, const char *key, const char *path)
@@ -342,7 +350,7 @@ static int write_glue(const wasm_module *m, const char *key, const char *path)
                   "  out->abi = %d; out->key = \"%s\"; out->inst_size = sizeof(Z_aotm_instance_t);\n"
                   "  out->instantiate = aot_inst; out->nfuncs = %u; out->entry = aot_entries;\n"
                   "  out->fptr = aot_fptrs; out->ntypes = %u; out->tramp = aot_tramps;\n"
-                  "  out->depth = aot_dp; out->max_depth = aot_mp;\n"
+                  "  out->depth = aot_dp; out->max_depth = aot_mp; out->stack_limit = aot_sl;\n"
                   "  return 0;\n}\n",
                   AOT_ABI_VERSION, key, m->ncode, m->ntypes);
     int rc = ao_file_write_atomic(path, b.data, b.len, 0644, NULL);
@@ -383,7 +391,12 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path,
         snprintf(cache, sizeof cache, "%s", opts->cache_dir);
     else
         default_cache(cache, sizeof cache);
-    int olev = opts && opts->opt_level >= 0 ? opts->opt_level : 2;
+    int olev = 2;
+    const char *oe = getenv("AO_WASM_AOT_OPT");
+    if (opts && opts->opt_level >= 0)
+        olev = opts->opt_level;
+    else if (oe && oe[0] >= '0' && oe[0] <= '3' && !oe[1])
+        olev = oe[0] - '0';
     if (olev > 3)
         olev = 3;
     ao_buf wb;
@@ -393,8 +406,12 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path,
         ao_buf_free(&wb);
         return rc;
     }
-    uint64_t h1, h2;
+    uint64_t h1, h2, g1, g2;
     hash2(wb.data, wb.len, &h1, &h2);
+    /* the glue's fixed text is part of what is compiled */
+    hash2((const uint8_t *)glue_head, strlen(glue_head), &g1, &g2);
+    h1 ^= g1;
+    h2 ^= g2 * 3;
     snprintf(key, keylen, "%016llx%016llx-a%d-O%d", (unsigned long long)h1,
              (unsigned long long)h2, AOT_ABI_VERSION, olev);
     snprintf(path, pathlen, "%s/%s.so", cache, key);
@@ -439,6 +456,9 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path,
         char *p = src.len ? memmem(src.data, src.len, "#define CALL_INDIRECT(", 22) : NULL;
         if (p)
             memcpy(p + 8, "CALL_INDIRXCT", 13);
+        p = src.len ? memmem(src.data, src.len, "#define FUNC_PROLOGUE", 21) : NULL;
+        if (p)
+            memcpy(p + 8, "FUNC_PROLOGXE", 13);
         rc = ao_file_write_atomic(cf, src.data, src.len, 0644, err);
     }
     ao_buf_free(&src);

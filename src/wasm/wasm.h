@@ -334,7 +334,7 @@ typedef struct wasm_aot_opts {
  * with "compiled" wasm_module_new also compiles each module (a module the
  * tier does not take stays interpreted); AO_WASM_CACHE is the default
  * cache directory (else $XDG_CACHE_HOME/ao/wasm, ~/.cache/ao/wasm, or
- * /tmp/ao-wasm). */
+ * /tmp/ao-wasm); AO_WASM_AOT_OPT (0..3) the default C optimisation level. */
 wasm_tier wasm_tier_default(void);
 void wasm_tier_set_default(wasm_tier tier);
 /* "interp" / "compiled" -> tier (AO_EINVAL otherwise). */

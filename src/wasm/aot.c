@@ -221,7 +221,7 @@ static void call_out(aot_ictx *c, wasm_func *f, uint64_t *io)
 {
     aot_entry *e = cur;
     wasm_store *s = e->s;
-    uint32_t *dp = c->am->lib.depth(), *mp = c->am->lib.max_depth();
+    uint32_t *dp = &c->h.depth, *mp = &c->h.maxd;
     uint32_t d = *dp, md = *mp;
     if (e->base + d >= s->max_depth) {
         wasm__trap_set(e->trap, WASM_TRAP_STACK_EXHAUSTED, NULL);
@@ -312,7 +312,7 @@ int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
         wasm__trap_set(trap, WASM_TRAP_STACK_EXHAUSTED, NULL);
         return WASM_TRAP_STACK_EXHAUSTED;
     }
-    uint32_t *dp = c->am->lib.depth(), *mp = c->am->lib.max_depth();
+    uint32_t *dp = &c->h.depth, *mp = &c->h.maxd;
     aot_entry e;
     e.prev = cur;
     e.s = s;
@@ -320,7 +320,8 @@ int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
     e.trap = trap;
     e.base = s->nframes;
     uint32_t sd = *dp, sm = *mp;
-    *c->am->lib.stack_limit() = thread_stack_limit();
+    uintptr_t sl = c->h.slim;
+    c->h.slim = thread_stack_limit();
     *dp = 0;
     *mp = s->max_depth - s->nframes;
     c->h.gas = s->gas_used;
@@ -346,6 +347,7 @@ int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
     cur = e.prev;
     *dp = sd;
     *mp = sm;
+    c->h.slim = sl;
     s->nframes = e.base;
     s->gas_used = c->h.gas;
     return rc;

@@ -15,7 +15,7 @@
 
 #include "wasm/wasm_internal.h"
 
-#define AOT_ABI_VERSION 1
+#define AOT_ABI_VERSION 2
 
 typedef struct aot_rt_mem { uint8_t *data; uint32_t pages, max_pages, size; } aot_rt_mem;
 typedef struct aot_rt_ref { uint32_t func_type; void (*func)(void); void *module_instance; } aot_rt_ref;
@@ -44,6 +44,8 @@ typedef struct aot_ctx_hdr {
     aot_rt_mem *mem;
     aot_rt_tab **tabs;
     uint64_t **globals;
+    uint32_t depth, maxd;     /* compiled frames of this entry, their limit */
+    uintptr_t slim;           /* lowest native frame address allowed */
 } aot_ctx_hdr;
 
 typedef struct aot_lib {
@@ -56,9 +58,6 @@ typedef struct aot_lib {
     void (*const *fptr)(void);                /* per defined function */
     uint32_t ntypes;
     void (*const *tramp)(void);               /* per type index */
-    uint32_t *(*depth)(void);
-    uint32_t *(*max_depth)(void);
-    uintptr_t *(*stack_limit)(void);          /* lowest frame address allowed */
 } aot_lib;
 
 typedef int (*aot_init_fn)(const aot_host *h, aot_lib *out);

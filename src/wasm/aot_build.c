@@ -11,8 +11,9 @@
  * aot_host table, plus per-function entries (arguments and results as
  * 64-bit slots), per-type trampolines (table entries that are not this
  * instance's functions) and the aot_init function that describes it all.
- * wasm-rt's call depth counter is made thread-local and its limit a
- * variable set by the engine at each entry.
+ * wasm-rt's call depth counter, its limit and a native stack limit live in
+ * the instance context (no thread-local storage: a process may load
+ * thousands of libraries), set by the engine at each entry.
  */
 #include "wasm/aot.h"
 
@@ -216,15 +217,14 @@ static const char *glue_head =
     "   (LIKELY(table.data[x].func_type == func_types[ft]) || \\\n"
     "    (wasm_rt_trap((wasm_rt_trap_t)103), 0)), \\\n"
     "   ((t)table.data[x].func)(__VA_ARGS__))\n"
-    "extern __thread uintptr_t aot_slim_ __attribute__((tls_model(\"initial-exec\")));\n"
+    "#include \"m.h\"\n"
+    "struct Z_aot_instance_t { u64 gas, lim; wasm_rt_memory_t *mem; void **tabs; u64 **globals;\n"
+    "  uint32_t depth, maxd; uintptr_t slim; };\n"
     "#define FUNC_PROLOGUE \\\n"
-    "  if (++wasm_rt_call_stack_depth > WASM_RT_MAX_CALL_STACK_DEPTH || \\\n"
-    "      (uintptr_t)__builtin_frame_address(0) < aot_slim_) \\\n"
+    "  if (++((struct Z_aot_instance_t *)instance->Z_aotZ_gas)->depth > ((struct Z_aot_instance_t *)instance->Z_aotZ_gas)->maxd || \\\n"
+    "      (uintptr_t)__builtin_frame_address(0) < ((struct Z_aot_instance_t *)instance->Z_aotZ_gas)->slim) \\\n"
     "    TRAP(EXHAUSTION);\n"
     "#include \"m.c\"\n"
-    "__thread uint32_t aot_depth_ __attribute__((tls_model(\"initial-exec\")));\n"
-    "__thread uint32_t aot_maxd_ __attribute__((tls_model(\"initial-exec\")));\n"
-    "__thread uintptr_t aot_slim_ __attribute__((tls_model(\"initial-exec\")));\n"
     "typedef struct aot_host {\n"
     "  void (*trap)(int code) __attribute__((noreturn));\n"
     "  uint32_t (*functype)(uint32_t np, uint32_t nr, const int *types);\n"
@@ -238,10 +238,7 @@ static const char *glue_head =
     "  uint32_t nfuncs; void (*const *entry)(void *w2c, u64 *io);\n"
     "  void (*const *fptr)(void);\n"
     "  uint32_t ntypes; void (*const *tramp)(void);\n"
-    "  uint32_t *(*depth)(void); uint32_t *(*max_depth)(void);\n"
-    "  uintptr_t *(*stack_limit)(void);\n"
     "} aot_lib;\n"
-    "struct Z_aot_instance_t { u64 gas, lim; wasm_rt_memory_t *mem; void **tabs; u64 **globals; };\n"
     "_Static_assert(sizeof(wasm_rt_memory_t) == 24 && sizeof(wasm_rt_funcref_t) == 24 &&\n"
     "  sizeof(wasm_rt_funcref_table_t) == 16, \"wasm-rt layout\");\n"
     "static const aot_host *H;\n"
@@ -259,9 +256,7 @@ static const char *glue_head =
     "static inline u64 aot_bd(f64 f) { u64 x; memcpy(&x, &f, 8); return x; }\n"
     "u64 *Z_aotZ_gas(struct Z_aot_instance_t *c) { return &c->gas; }\n"
     "u64 *Z_aotZ_lim(struct Z_aot_instance_t *c) { return &c->lim; }\n"
-    "static uint32_t *aot_dp(void) { return &aot_depth_; }\n"
-    "static uint32_t *aot_mp(void) { return &aot_maxd_; }\n"
-    "static uintptr_t *aot_sl(void) { return &aot_slim_; }\n"
+
     "static void aot_inst(void *w, void *c) { Z_aotm_instantiate((Z_aotm_instance_t *)w, c); }\n";
 
 static int write_glue(const wasm_module *m, const char *key, const char *path)
@@ -350,7 +345,7 @@ static int write_glue(const wasm_module *m, const char *key, const char *path)
                   "  out->abi = %d; out->key = \"%s\"; out->inst_size = sizeof(Z_aotm_instance_t);\n"
                   "  out->instantiate = aot_inst; out->nfuncs = %u; out->entry = aot_entries;\n"
                   "  out->fptr = aot_fptrs; out->ntypes = %u; out->tramp = aot_tramps;\n"
-                  "  out->depth = aot_dp; out->max_depth = aot_mp; out->stack_limit = aot_sl;\n"
+
                   "  return 0;\n}\n",
                   AOT_ABI_VERSION, key, m->ncode, m->ntypes);
     int rc = ao_file_write_atomic(path, b.data, b.len, 0644, NULL);
@@ -470,9 +465,7 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path,
                   "#ifndef AOT_WASM_RT_WRAP\n#define AOT_WASM_RT_WRAP\n"
                   "#define wasm_rt_call_stack_depth aot_unused_depth_\n"
                   "#include \"%s\"\n#undef wasm_rt_call_stack_depth\n"
-                  "extern __thread uint32_t aot_depth_ __attribute__((tls_model(\"initial-exec\")));\n"
-                  "extern __thread uint32_t aot_maxd_ __attribute__((tls_model(\"initial-exec\")));\n"
-                  "#define wasm_rt_call_stack_depth aot_depth_\n#endif\n",
+                  "#define wasm_rt_call_stack_depth (((struct Z_aot_instance_t *)instance->Z_aotZ_gas)->depth)\n#endif\n",
                   rth);
     rc = ao_file_write_atomic(hf, h.data, h.len, 0644, err);
     ao_buf_free(&h);
@@ -489,8 +482,7 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path,
     snprintf(inc, sizeof inc, "-I%s", dir);
     char *ccv[] = {(char *)(cc && *cc ? cc : "cc"), ol, "-fPIC", "-shared", "-w", "-DNDEBUG",
                    "-ffp-contract=off", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0",
-                   "-DWASM_RT_USE_STACK_DEPTH_COUNT=1",
-                   "-DWASM_RT_MAX_CALL_STACK_DEPTH=aot_maxd_", inc, f, "-o", so, NULL};
+                   "-DWASM_RT_USE_STACK_DEPTH_COUNT=1", inc, f, "-o", so, NULL};
     if (run(ccv, logp) != 0) {
         rc = fail_log("cc", logp, err);
         goto out;

@@ -4,7 +4,8 @@
 # the same pass count as on the interpreter, with no failure. Modules the
 # tier does not take run on the interpreter; they are counted and named by
 # reason ("interpreted: FILE: REASON" lines of the runner). Spec modules are
-# compiled with cc -O0 (fast to build; the library cache in BUILD/aot-spec
+# compiled with cc -O0 (fast to build; the library cache build/aot-spec,
+# shared by every build flavour since the libraries do not depend on it,
 # keeps them between runs). Argument 1 = build dir. Ends with
 # "N passed, N failed".
 B=${1:-${AO_BUILD:-build}}
@@ -22,7 +23,7 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$T" > "$out/interp" 2>&1
-AO_WASM_TIER=compiled AO_WASM_CACHE="$B/aot-spec" AO_WASM_AOT_OPT=0 "$T" > "$out/compiled" 2>&1
+AO_WASM_TIER=compiled AO_WASM_CACHE=build/aot-spec AO_WASM_AOT_OPT=0 "$T" > "$out/compiled" 2>&1
 pi=$(tail -1 "$out/interp")
 pc=$(tail -1 "$out/compiled")
 ncomp=$(grep -c '^compiled: ' "$out/compiled")

@@ -272,7 +272,34 @@ static void rt_call_ref(void *func, uint64_t *io)
     call_out(cur->c, func, io);
 }
 
-static const aot_host host = {rt_trap, rt_functype, rt_grow, rt_call, rt_call_ref};
+/* memory.init: the interpreter's order - bounds, then the size charge */
+static void rt_minit(void *ctx, uint32_t seg, uint32_t d, uint32_t s, uint32_t n)
+{
+    aot_ictx *c = ctx;
+    wasm_instance *inst = c->inst;
+    wasm_memory *m = inst->mem0;
+    const wasm_data *ds = &inst->m->datas[seg];
+    uint64_t len = inst->data_dropped[seg] ? 0 : ds->len, msz = m ? m->size : 0;
+    if (d > msz || n > msz - d || s > len || n > len - s)
+        rt_trap(AOT_TRAP_OOB);
+    uint64_t ch = n >> 6;
+    if (ch) {
+        c->h.gas += ch;
+        if (c->h.gas > c->h.lim)
+            rt_trap(AOT_TRAP_UNREACHABLE);   /* out of gas */
+    }
+    if (n)
+        memcpy(m->data + d, ds->bytes + s, n);
+}
+
+static void rt_ddrop(void *ctx, uint32_t seg)
+{
+    aot_ictx *c = ctx;
+    c->inst->data_dropped[seg] = 1;
+}
+
+static const aot_host host = {rt_trap, rt_functype, rt_grow, rt_call, rt_call_ref, rt_minit,
+                              rt_ddrop};
 
 const aot_host *wasm__aot_host(void) { return &host; }
 

@@ -15,7 +15,7 @@
 
 #include "wasm/wasm_internal.h"
 
-#define AOT_ABI_VERSION 2
+#define AOT_ABI_VERSION 3
 
 typedef struct aot_rt_mem { uint8_t *data; uint32_t pages, max_pages, size; } aot_rt_mem;
 typedef struct aot_rt_ref { uint32_t func_type; void (*func)(void); void *module_instance; } aot_rt_ref;
@@ -36,6 +36,8 @@ typedef struct aot_host {
     uint32_t (*grow)(aot_rt_mem *m, uint32_t delta);
     void (*call)(void *ctx, uint32_t idx, uint64_t *io);   /* imported function idx */
     void (*call_ref)(void *func, uint64_t *io);           /* any wasm_func (tables) */
+    void (*minit)(void *ctx, uint32_t seg, uint32_t d, uint32_t s, uint32_t n);
+    void (*ddrop)(void *ctx, uint32_t seg);
 } aot_host;
 
 /* The start of the context the library sees as `struct Z_aot_instance_t`. */

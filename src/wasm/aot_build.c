@@ -231,6 +231,8 @@ static const char *glue_head =
     "  uint32_t (*grow)(wasm_rt_memory_t *m, uint32_t delta);\n"
     "  void (*call)(void *ctx, uint32_t idx, u64 *io);\n"
     "  void (*call_ref)(void *func, u64 *io);\n"
+    "  void (*minit)(void *ctx, uint32_t seg, uint32_t d, uint32_t s, uint32_t n);\n"
+    "  void (*ddrop)(void *ctx, uint32_t seg);\n"
     "} aot_host;\n"
     "typedef struct aot_lib {\n"
     "  uint32_t abi; const char *key; size_t inst_size;\n"
@@ -256,6 +258,9 @@ static const char *glue_head =
     "static inline u64 aot_bd(f64 f) { u64 x; memcpy(&x, &f, 8); return x; }\n"
     "u64 *Z_aotZ_gas(struct Z_aot_instance_t *c) { return &c->gas; }\n"
     "u64 *Z_aotZ_lim(struct Z_aot_instance_t *c) { return &c->lim; }\n"
+    "void Z_aotZ_minit(struct Z_aot_instance_t *c, u32 d, u32 s, u32 n, u32 seg)\n"
+    "  { H->minit(c, seg, d, s, n); }\n"
+    "void Z_aotZ_ddrop(struct Z_aot_instance_t *c, u32 seg) { H->ddrop(c, seg); }\n"
 
     "static void aot_inst(void *w, void *c) { Z_aotm_instantiate((Z_aotm_instance_t *)w, c); }\n";
 

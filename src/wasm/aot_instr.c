@@ -7,6 +7,9 @@
  *    as "m0", tables as "t<k>", globals as "g<k>" (in index order, so every
  *    index is unchanged), plus two mutable i64 globals "gas" and "lim"
  *    after them: the engine owns the state, the compiled code works on it;
+ *  - turns memory.init and data.drop into calls of two imported helpers
+ *    "minit" and "ddrop" (the engine's segments; they come after the
+ *    module's function imports, so defined functions move up by 2);
  *  - exports each defined function k as "f<k>" (and nothing else), has no
  *    start, data or active element segments (the engine instantiates);
  *  - charges gas exactly where the interpreter does: the charge points come
@@ -17,7 +20,7 @@
  *    after their bounds check, as the interpreter does.
  * Out of gas is an `unreachable` reached with gas used above the limit.
  * Modules the tier does not take (memory64, table64, reference-typed
- * globals or function signatures, table/segment mutation instructions)
+ * globals or function signatures, table mutation instructions)
  * give AO_EUNSUPPORTED with the reason.
  */
 #include "wasm/wasm_internal.h"
@@ -136,6 +139,8 @@ static void skip_imm(uint8_t opc, uint32_t sub, const uint8_t **pp)
 
 typedef struct ins {
     ao_buf *b;
+    uint32_t nfi, shift;      /* imported functions; +2 for defined ones with the data helpers */
+    uint32_t minit, ddrop;    /* helper function indices */
     uint32_t gu, gl;          /* gas used / limit globals */
     uint32_t lc, la, lb, ln, lj, lf, ld;   /* scratch locals */
 } ins;
@@ -312,6 +317,22 @@ static int instrument_fn(const wasm_module *m, uint32_t fidx, ins *st, ao_error 
             e = bulk(st, sub == 10);
             continue;
         }
+        if (opc == 0xfc && (sub == 8 || sub == 9)) {
+            /* memory.init / data.drop: the engine's helpers (aot.c) */
+            const uint8_t *q = p;
+            uint32_t seg = wasm_ru_u32(&q);
+            skip_imm(opc, sub, &p);
+            e = B(0x41) || put_sleb(b, (int32_t)seg) ||
+                op_u(st, 0x10, sub == 8 ? st->minit : st->ddrop);
+            continue;
+        }
+        if ((opc == 0x10 || opc == 0xd2) && st->shift) {
+            const uint8_t *q = p;
+            uint32_t fi = wasm_ru_u32(&q);
+            p = q;
+            e = op_u(st, opc, fi >= st->nfi ? fi + st->shift : fi);
+            continue;
+        }
         skip_imm(opc, sub, &p);
         e = ao_buf_append(b, start, (size_t)(p - start));
         int ck = canon_kind(opc);
@@ -357,14 +378,32 @@ static const char *refuse(const wasm_module *m)
                 sub = wasm_ru_u32(&p);
             if (opc == 0x25 || opc == 0x26)
                 return "table.get/table.set";
-            if (opc == 0xfc && (sub == 8 || sub == 9))
-                return "memory.init/data.drop";
             if (opc == 0xfc && (sub >= 12 && sub <= 17 && sub != 16))
                 return "table.init/elem.drop/table.copy/table.grow/table.fill";
             skip_imm(opc, sub, &p);
         }
     }
     return NULL;
+}
+
+/* Whether m uses memory.init or data.drop (then the rewritten module
+ * imports two helpers after the module's own function imports). */
+static bool data_ops(const wasm_module *m)
+{
+    for (uint32_t f = 0; f < m->ncode; f++) {
+        const wasm_code *c = &m->code[f];
+        const uint8_t *p = c->body, *end = c->body + c->body_len;
+        while (p < end) {
+            uint8_t opc = *p++;
+            uint32_t sub = 0;
+            if (opc == 0xfc)
+                sub = wasm_ru_u32(&p);
+            if (opc == 0xfc && (sub == 8 || sub == 9))
+                return true;
+            skip_imm(opc, sub, &p);
+        }
+    }
+    return false;
 }
 
 int wasm__aot_instrument(const wasm_module *m, ao_buf *out, ao_error *err)
@@ -375,25 +414,33 @@ int wasm__aot_instrument(const wasm_module *m, ao_buf *out, ao_error *err)
     ao_buf sec;
     ao_buf_init(&sec);
     char name[32];
+    bool dops = data_ops(m);
+    uint32_t shift = dops ? 2 : 0;
     int e = ao_buf_append(out, "\0asm\1\0\0\0", 8);
-    /* types: as they are */
-    e = e || put_uleb(&sec, m->ntypes);
+    /* types: as they are, then the helpers' (i32 i32 i32 i32) -> () and (i32) -> () */
+    e = e || put_uleb(&sec, m->ntypes + (dops ? 2 : 0));
     for (uint32_t i = 0; i < m->ntypes && !e; i++) {
         const wasm_functype *ft = &m->types[i];
         e = ao_buf_append_byte(&sec, 0x60) || put_uleb(&sec, ft->nparams) ||
             ao_buf_append(&sec, ft->params, ft->nparams) || put_uleb(&sec, ft->nresults) ||
             ao_buf_append(&sec, ft->results, ft->nresults);
     }
+    if (dops)
+        e = e || ao_buf_append(&sec, "\x60\x04\x7f\x7f\x7f\x7f\x00\x60\x01\x7f\x00", 11);
     e = e || put_section(out, 1, &sec);
     /* imports: everything */
     ao_buf_reset(&sec);
-    uint32_t nimp = m->nfuncs_imported + m->nmems + m->ntables + m->nglobals + 2;
+    uint32_t nimp = m->nfuncs_imported + shift + m->nmems + m->ntables + m->nglobals + 2;
     e = e || put_uleb(&sec, nimp);
     for (uint32_t i = 0; i < m->nfuncs_imported && !e; i++) {
         snprintf(name, sizeof name, "i%u", i);
         e = put_name(&sec, "aot") || put_name(&sec, name) || ao_buf_append_byte(&sec, 0) ||
             put_uleb(&sec, m->func_types[i]);
     }
+    if (dops)
+        e = e || put_name(&sec, "aot") || put_name(&sec, "minit") || ao_buf_append_byte(&sec, 0) ||
+            put_uleb(&sec, m->ntypes) || put_name(&sec, "aot") || put_name(&sec, "ddrop") ||
+            ao_buf_append_byte(&sec, 0) || put_uleb(&sec, m->ntypes + 1);
     for (uint32_t i = 0; i < m->nmems && !e; i++) {
         snprintf(name, sizeof name, "m%u", i);
         e = put_name(&sec, "aot") || put_name(&sec, name) || ao_buf_append_byte(&sec, 2) ||
@@ -426,7 +473,7 @@ int wasm__aot_instrument(const wasm_module *m, ao_buf *out, ao_error *err)
     e = e || put_uleb(&sec, m->ncode);
     for (uint32_t i = m->nfuncs_imported; i < m->nfuncs && !e; i++) {
         snprintf(name, sizeof name, "f%u", i);
-        e = put_name(&sec, name) || ao_buf_append_byte(&sec, 0) || put_uleb(&sec, i);
+        e = put_name(&sec, name) || ao_buf_append_byte(&sec, 0) || put_uleb(&sec, i + shift);
     }
     e = e || put_section(out, 7, &sec);
     /* elements: imported functions declared for ref.func */
@@ -443,7 +490,8 @@ int wasm__aot_instrument(const wasm_module *m, ao_buf *out, ao_error *err)
     e = e || put_uleb(&sec, m->ncode);
     ao_buf body;
     ao_buf_init(&body);
-    ins st = {.b = &body, .gu = m->nglobals, .gl = m->nglobals + 1};
+    ins st = {.b = &body, .gu = m->nglobals, .gl = m->nglobals + 1, .nfi = m->nfuncs_imported,
+              .shift = shift, .minit = m->nfuncs_imported, .ddrop = m->nfuncs_imported + 1};
     int rc = AO_OK;
     for (uint32_t i = m->nfuncs_imported; i < m->nfuncs && !e && rc == AO_OK; i++) {
         ao_buf_reset(&body);

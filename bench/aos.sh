@@ -3,7 +3,7 @@
 # blueprint, a mint of 1,000 holders' balances (one Eval), then 10,000
 # Transfers among them (tests/interop/aos_log.js transfers). Messages per
 # second through our engine (`ao process run build/aos.wasm`, with its
-# per-message memory copy for rollback and gas count) and through the Node
+# per-message rollback mark - an engine transaction - and gas count) and through the Node
 # host of tests/interop/aos_node_host.js (the same wasm on V8 with
 # emscripten's glue), whole runs (load + every message) timed by the wall
 # clock, best of 2; prints the ratio. The two runs' results are checked

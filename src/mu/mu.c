@@ -57,6 +57,8 @@ int mu_open(const mu_options *opt, mu **out, ao_error *err)
     pthread_cond_init(&m->cond, NULL);
     pthread_mutex_init(&m->cache_lock, NULL);
     pthread_mutex_init(&m->rate_lock, NULL);
+    pthread_mutex_init(&m->gc_lock, NULL);
+    pthread_cond_init(&m->gc_cond, NULL);
     int rc = m->opt.dir ? AO_OK : ao_err_set(err, AO_ENOMEM, "out of memory");
     if (rc == AO_OK)
         rc = copy_wallet(opt->wallet, &m->wallet, err);
@@ -102,6 +104,9 @@ void mu_close(mu *m)
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->cache_lock);
     pthread_mutex_destroy(&m->rate_lock);
+    mu_jobs_free(&m->gc_queue);
+    pthread_mutex_destroy(&m->gc_lock);
+    pthread_cond_destroy(&m->gc_cond);
     free(m);
 }
 
@@ -170,20 +175,52 @@ static bool tag_named(const item_tag *t, const char *s)
     return t->name_len == strlen(s) && memcmp(t->name, s, t->name_len) == 0;
 }
 
+/* Queues the crank of msg on pid durably before returning. Callers that
+ * arrive while a commit is in flight are committed together by the next
+ * leader (one fsync for the batch). */
 static int queue_crank(mu *m, const char *msg, const char *pid, const char *initial,
                        ao_error *err)
 {
-    mu_jobs js = {0};
-    int rc = mu_job_crank(&js, msg, pid, initial);
+    pthread_mutex_lock(&m->gc_lock);
+    int rc = mu_job_crank(&m->gc_queue, msg, pid, initial);
     if (rc) {
-        mu_jobs_free(&js);
+        pthread_mutex_unlock(&m->gc_lock);
         return ao_err_set(err, rc, "out of memory");
     }
-    pthread_mutex_lock(&m->lock);
-    rc = mu_q_insert_all(m, &js, err);
-    pthread_cond_broadcast(&m->cond);
-    pthread_mutex_unlock(&m->lock);
-    mu_jobs_free(&js);
+    uint64_t mine = ++m->gc_enq;
+    while (m->gc_done < mine) {
+        if (m->gc_busy) {
+            pthread_cond_wait(&m->gc_cond, &m->gc_lock);
+            continue;
+        }
+        /* Lead: commit everything queued so far. */
+        m->gc_busy = true;
+        mu_jobs batch = m->gc_queue;
+        memset(&m->gc_queue, 0, sizeof m->gc_queue);
+        uint64_t from = m->gc_done, upto = m->gc_enq;
+        pthread_mutex_unlock(&m->gc_lock);
+        ao_error e = {0};
+        pthread_mutex_lock(&m->lock);
+        int r = mu_q_insert_all(m, &batch, &e);
+        pthread_cond_broadcast(&m->cond);
+        pthread_mutex_unlock(&m->lock);
+        mu_jobs_free(&batch);
+        pthread_mutex_lock(&m->gc_lock);
+        if (r) {
+            m->gc_fail_from = from;
+            m->gc_fail_to = upto;
+            m->gc_err = e;
+        }
+        m->gc_done = upto;
+        m->gc_busy = false;
+        pthread_cond_broadcast(&m->gc_cond);
+    }
+    if (mine > m->gc_fail_from && mine <= m->gc_fail_to) {
+        rc = m->gc_err.code ? m->gc_err.code : AO_EIO;
+        if (err)
+            *err = m->gc_err;
+    }
+    pthread_mutex_unlock(&m->gc_lock);
     return rc;
 }
 
@@ -314,6 +351,7 @@ int mu_monitor(mu *m, const char *pid, const uint8_t *raw, size_t len, ao_error 
             return ao_err_set(err, AO_EINVAL, "the monitor item must target %s", pid);
     }
     pthread_mutex_lock(&m->lock);
+    mu_q_durable(m, true);
     int rc = mu_q_monitor_add(m, pid, raw, len, err);
     pthread_mutex_unlock(&m->lock);
     if (rc == AO_OK)
@@ -324,6 +362,7 @@ int mu_monitor(mu *m, const char *pid, const uint8_t *raw, size_t len, ao_error 
 int mu_unmonitor(mu *m, const char *pid, ao_error *err)
 {
     pthread_mutex_lock(&m->lock);
+    mu_q_durable(m, true);
     int rc = mu_q_monitor_del(m, pid, err);
     pthread_mutex_unlock(&m->lock);
     if (rc == AO_OK)

@@ -74,6 +74,7 @@ struct mu {
     sqlite3 *db;
     sqlite3_stmt *st_insert, *st_claim, *st_done, *st_retry, *st_dead, *st_next;
     uint64_t pending;           /* rows in state 0 */
+    int sync_full;              /* current PRAGMA synchronous: 1 FULL, 0 OFF, -1 unknown */
     int64_t *running;           /* rowids being worked on */
     size_t nrunning;
     bool stop;
@@ -81,6 +82,16 @@ struct mu {
     size_t nthreads;
     pthread_t cron_thread;
     bool cron_started;
+
+    /* Group commit of the cranks mu_post/mu_assign promise to clients:
+     * concurrent callers share one durable commit. */
+    pthread_mutex_t gc_lock;
+    pthread_cond_t gc_cond;
+    mu_jobs gc_queue;
+    uint64_t gc_enq, gc_done;   /* sequence numbers queued / committed */
+    uint64_t gc_fail_from, gc_fail_to;   /* a failed batch: (from, to] */
+    ao_error gc_err;
+    bool gc_busy;
 
     pthread_mutex_t cache_lock; /* process records */
     mu_proc_info *procs;
@@ -102,6 +113,13 @@ int mu_job_crank(mu_jobs *js, const char *msg, const char *pid, const char *init
 /* Queue, all with m->lock held. */
 int mu_q_open(mu *m, ao_error *err);
 void mu_q_close(mu *m);
+/* Durability of the next commits: FULL (fsync) for rows that must
+ * survive a crash before anything acts on them (new signed pushes, a
+ * crank promised to a client); OFF for outcomes whose loss only makes a
+ * job run again (done marks of idempotent jobs, retries). A later FULL
+ * commit makes the earlier ones durable too (one WAL, fsynced in order).
+ * With no_fsync everything is OFF. */
+void mu_q_durable(mu *m, bool full);
 int mu_q_begin(mu *m, ao_error *err);
 int mu_q_commit(mu *m, ao_error *err);
 void mu_q_rollback(mu *m);

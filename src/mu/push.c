@@ -240,13 +240,14 @@ static bool anchor_bytes(const cJSON *a, uint8_t out[32])
     return decode_id(a->valuestring, out) == AO_OK;
 }
 
-/* Data of an entry: a string as is, anything else as JSON text. */
+/* Data of an entry: a string as is, anything else as JSON text; none or
+ * empty is a single space, as the real MU signs it. */
 static char *entry_data(const cJSON *e, size_t *len)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "Data");
     char *s;
-    if (!d || cJSON_IsNull(d))
-        s = strdup("");
+    if (!d || cJSON_IsNull(d) || (cJSON_IsString(d) && !d->valuestring[0]))
+        s = strdup(" ");
     else if (cJSON_IsString(d))
         s = strdup(d->valuestring);
     else
@@ -313,8 +314,7 @@ static const char *const MSG_DROP[] = { "Data-Protocol", "Type", "From-Process",
 static const char *const SPAWN_DROP[] = { "Data-Protocol", "Type", "From-Process",
                                           "From-Module", "Pushed-For", NULL };
 static const char *const NOTICE_DROP[] = { "Data-Protocol", "Type", "Variant", "Action",
-                                           "Process", "From-Process", "From-Module",
-                                           "Pushed-For", "Module", "Scheduler", NULL };
+                                           "Process", "From-Process", NULL };
 
 static void count_dropped(const char *pid, const char *source, const char *what, size_t i)
 {
@@ -356,8 +356,7 @@ static int build_message(mu *m, const cJSON *e, size_t i, const char *source, co
     tagv_add(&tv, "Data-Protocol", "ao");
     tagv_add(&tv, "Type", "Message");
     tagv_add(&tv, "From-Process", pid);
-    if (pi->module)
-        tagv_add(&tv, "From-Module", pi->module);
+    tagv_add(&tv, "From-Module", pi->module ? pi->module : "");
     if (initial)
         tagv_add(&tv, "Pushed-For", initial);
     if (assignments && !(j.arg = strdup(assignments))) {
@@ -412,11 +411,10 @@ static int build_spawn(mu *m, const cJSON *e, size_t i, const char *source, cons
     tagv tv = {0};
     if (!tagv_copy_json(&tv, tags, SPAWN_DROP))
         rc = ao_err_set(&e2, AO_EINVAL, "malformed tag in outbox spawn");
-    const char *variant = tagv_find(&tv, "Variant");
-    if (!variant) {
+    /* copied: tv's own strings are freed before the notice is built */
+    char *variant = strdup(tagv_find(&tv, "Variant") ? tagv_find(&tv, "Variant") : "ao.TN.1");
+    if (!tagv_find(&tv, "Variant"))
         tagv_add(&tv, "Variant", "ao.TN.1");
-        variant = "ao.TN.1";
-    }
     tagv_add(&tv, "Data-Protocol", "ao");
     tagv_add(&tv, "Type", "Process");
     tagv_add(&tv, "From-Process", pid);
@@ -428,7 +426,8 @@ static int build_spawn(mu *m, const cJSON *e, size_t i, const char *source, cons
         tagv_add(&tv, "Scheduler", pi->scheduler);
     size_t dlen;
     char *data = entry_data(e, &dlen);
-    if (!data || !nt.target) {
+    if (!data || !nt.target || !variant) {
+        free(variant);
         free(data);
         tagv_free(&tv);
         mu_job_free(&sp);
@@ -441,27 +440,28 @@ static int build_spawn(mu *m, const cJSON *e, size_t i, const char *source, cons
     free(data);
     tagv_free(&tv);
 
-    /* The notice: Data-Protocol, Type, Process, Action, From-Process,
-     * Variant, then the spawn's other tags (Reference, Name, ...). */
+    /* The notice (as the real MU builds it): the spawn's tags but its
+     * Data-Protocol, Variant, Type (and any Process, Action, From-Process),
+     * then Data-Protocol, Type, Process=<new pid>, Action=Spawned, Variant,
+     * From-Process=P (the CU then sets From = P). */
     if (rc == AO_OK) {
         tagv nv = {0};
         uint8_t pbytes[32];
+        if (!tagv_copy_json(&nv, tags, NOTICE_DROP))
+            rc = ao_err_set(&e2, AO_EINVAL, "malformed tag in outbox spawn");
         tagv_add(&nv, "Data-Protocol", "ao");
         tagv_add(&nv, "Type", "Message");
         tagv_add(&nv, "Process", sp.item_id);
         tagv_add(&nv, "Action", "Spawned");
-        tagv_add(&nv, "From-Process", pid);
         tagv_add(&nv, "Variant", variant);
-        if (!tagv_copy_json(&nv, tags, NOTICE_DROP))
-            rc = ao_err_set(&e2, AO_EINVAL, "malformed tag in outbox spawn");
-        if (initial)
-            tagv_add(&nv, "Pushed-For", initial);
+        tagv_add(&nv, "From-Process", pid);
         if (rc == AO_OK && decode_id(pid, pbytes) != AO_OK)
             rc = ao_err_set(&e2, AO_EINVAL, "parent %s is not an id", pid);
         if (rc == AO_OK)
-            rc = sign_into(m, pbytes, NULL, &nv, "", 0, &nt, &e2);
+            rc = sign_into(m, pbytes, NULL, &nv, " ", 1, &nt, &e2);
         tagv_free(&nv);
     }
+    free(variant);
     if (rc == AO_ENOMEM) {
         mu_job_free(&sp);
         mu_job_free(&nt);

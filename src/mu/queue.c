@@ -133,6 +133,8 @@ int mu_q_open(mu *m, ao_error *err)
     if (sqlite3_exec(m->db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(m->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
         return sql_err(m, err, "schema");
+    m->sync_full = -1;
+    mu_q_durable(m, true);
     struct { sqlite3_stmt **st; const char *sql; } stmts[] = {
         { &m->st_insert,
           "INSERT OR IGNORE INTO jobs(source,kind,idx,process,state,item_id,target,initial,"
@@ -168,6 +170,18 @@ void mu_q_close(mu *m)
     sqlite3_finalize(m->st_next);
     sqlite3_close(m->db);
     m->db = NULL;
+}
+
+void mu_q_durable(mu *m, bool full)
+{
+    int want = full && !m->opt.no_fsync ? 1 : 0;
+    if (want == m->sync_full)
+        return;
+    if (sqlite3_exec(m->db, want ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", NULL,
+                     NULL, NULL) == SQLITE_OK)
+        m->sync_full = want;
+    else
+        m->sync_full = -1;
 }
 
 int mu_q_begin(mu *m, ao_error *err)
@@ -226,6 +240,7 @@ int mu_q_insert(mu *m, const mu_job *j, uint64_t *added, ao_error *err)
 int mu_q_insert_all(mu *m, const mu_jobs *js, ao_error *err)
 {
     uint64_t added = 0;
+    mu_q_durable(m, true);
     int rc = mu_q_begin(m, err);
     if (rc)
         return rc;

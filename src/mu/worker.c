@@ -46,6 +46,12 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
     const char *reason = why->msg[0] ? why->msg : ao_strerror(rc);
     if (rc == AO_OK) {
         uint64_t added = 0;
+        /* New signed pushes must be on disk before their first attempt;
+         * a lost done mark only runs an idempotent job again. */
+        bool durable = false;
+        for (size_t i = 0; i < next->n && !durable; i++)
+            durable = next->v[i].raw != NULL;
+        mu_q_durable(m, durable);
         int r = mu_q_begin(m, &e);
         for (size_t i = 0; r == AO_OK && i < next->n; i++)
             r = mu_q_insert(m, &next->v[i], &added, &e);
@@ -81,6 +87,7 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
                (long long)j->idx, (unsigned long long)delay, reason);
         ao_metric_add(ao_metric_get("ao_mu_push_retries_total",
                                     "Pushes and pulls retried after a failure", false), 1);
+        mu_q_durable(m, false);
         if (mu_q_mark_retry(m, j->rowid, attempts, ao_now_ms() + (int64_t)delay, reason, &e))
             ao_log(AO_LOG_ERROR, MU_UNIT, "recording a retry failed: %s", e.msg);
         return;
@@ -90,6 +97,7 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
            attempts, reason);
     ao_metric_add(ao_metric_get("ao_mu_dead_letters_total", "Pushes given up (dead letters)",
                                 false), 1);
+    mu_q_durable(m, false);
     int r = mu_q_begin(m, &e);
     if (r == AO_OK)
         r = mu_q_mark_dead(m, j->rowid, attempts, reason, &e);
@@ -195,6 +203,7 @@ static int poll_one(mu *m, const char *pid, const char *cursor, bool *more)
     if (rc == AO_OK && last) {
         pthread_mutex_lock(&m->lock);
         uint64_t added = 0;
+        mu_q_durable(m, true);
         int r = mu_q_begin(m, &e);
         for (size_t i = 0; r == AO_OK && i < jobs.n; i++)
             r = mu_q_insert(m, &jobs.v[i], &added, &e);

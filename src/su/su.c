@@ -314,6 +314,40 @@ void su_mark_uploaded(su *s, const char *assignment)
     pthread_mutex_unlock(&s->qmu);
 }
 
+void su_upload_failed(su *s)
+{
+    pthread_mutex_lock(&s->qmu);
+    atomic_store(&s->retry_uploads, true);
+    pthread_cond_signal(&s->qcv);   /* the writer may be in an untimed wait */
+    pthread_mutex_unlock(&s->qmu);
+}
+
+static bool exec(sqlite3 *db, const char *sql);
+
+/* Writer, idle: upload the pending rows again (idempotent) and queue them
+ * for removal. A row a caller is uploading right now may be put twice. */
+static void retry_pending(su *s)
+{
+    atomic_store(&s->retry_uploads, false);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->wdb, "SELECT assignment, item, araw FROM pending", -1, &st, NULL))
+        return;
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        ao_error err;
+        if (upload(s, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+                   sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), &err)) {
+            atomic_store(&s->retry_uploads, true);   /* still down: later */
+            break;
+        }
+        su_mark_uploaded(s, (const char *)sqlite3_column_text(st, 0));
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (n)
+        ao_log(AO_LOG_INFO, "su", "uploaded %zu pending assignments again", n);
+}
+
 static bool exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
@@ -396,10 +430,19 @@ fail:
 static void *writer_main(void *arg)
 {
     su *s = arg;
+    int64_t last_retry = 0;
     for (;;) {
         pthread_mutex_lock(&s->qmu);
         while (!s->qhead && !s->stop) {
-            if (s->nuploaded) {   /* idle: flush the uploaded list after a while */
+            if (atomic_load(&s->retry_uploads) && ao_mono_ms() - last_retry >= 500) {
+                pthread_mutex_unlock(&s->qmu);
+                retry_pending(s);
+                last_retry = ao_mono_ms();
+                pthread_mutex_lock(&s->qmu);
+                continue;
+            }
+            if (s->nuploaded || atomic_load(&s->retry_uploads)) {
+                /* idle: flush the uploaded list / retry after a while */
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_nsec += 200 * 1000000L;

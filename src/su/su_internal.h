@@ -120,6 +120,8 @@ struct su {
     char (*uploaded)[SU_ID_LEN + 1];   /* assignment ids to drop from pending */
     size_t nuploaded, capuploaded;
     bool stop;
+    atomic_bool retry_uploads;     /* an upload failed: the writer retries
+                                      the pending rows when idle */
 };
 
 /* su.c */
@@ -141,6 +143,8 @@ void su_enqueue(su *s, su_ticket *t);
 /* Wait until t leaves SU_T_QUEUED; returns its state. */
 int su_wait_commit(su *s, su_ticket *t);
 void su_mark_uploaded(su *s, const char *assignment);
+/* An upload failed: have the writer retry the pending rows when idle. */
+void su_upload_failed(su *s);
 void su_ticket_set_state(su *s, su_ticket *t, int state);
 void su_ticket_unref(su_ticket *t);
 /* Row from a statement whose columns are process, nonce, timestamp,

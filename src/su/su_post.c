@@ -213,6 +213,7 @@ static int schedule(su *s, su_proc *p, int kind, const char *id, const char *dh,
             ao_log(AO_LOG_WARN, "su", "%s/%llu committed, upload failed (kept pending): %s",
                    t->process, (unsigned long long)t->nonce, err ? err->msg : "");
             r = AO_EIO;
+            su_upload_failed(s);
         }
     } else {
         r = ao_err_set(err, AO_EIO, "su: the commit of this assignment failed");

@@ -615,15 +615,15 @@ static int put_mem_runs(wasm_memory *mem, ao_buf *raw)
         if (whole) {
             q = n;
         } else {
-            /* skip clean pages a word at a time */
-            while (p + 8 <= n && ao_rd_u64le(mem->dirty + p) == 0)
+            /* skip clean pages a word at a time (only the SNAP bit counts) */
+            while (p + 8 <= n && (ao_rd_u64le(mem->dirty + p) & 0x0101010101010101ull) == 0)
                 p += 8;
-            while (p < n && !mem->dirty[p])
+            while (p < n && !(mem->dirty[p] & WASM_DIRTY_SNAP))
                 p++;
             if (p == n)
                 break;
             q = p + 1;
-            while (q < n && mem->dirty[q])
+            while (q < n && (mem->dirty[q] & WASM_DIRTY_SNAP))
                 q++;
         }
         rc |= ao_buf_append_u64le(raw, p);

@@ -5,12 +5,15 @@
  *
  * Memory uses the write tracking of dirty.c: at begin every committed page
  * of the instance's defined memories is read-only; the first write to a
- * page saves its pre-image into the undo log of the beginning thread and
- * makes it writable. Commit makes the written pages read-only again (ready
- * for the next transaction); rollback copies the pre-images back and drops
- * the pages a memory.grow added (their contents are discarded, so a later
- * grow sees zeros again). Cost: one fault and one 4 KiB copy per page
- * written, not per page of memory. A memory that cannot be tracked (no
+ * page saves the pre-images of its aligned group of 16 pages (64 KiB) into
+ * the undo log of the beginning thread and makes the group writable (a
+ * message's writes come in a few runs: one fault per group, not per page).
+ * Commit marks for the next delta the saved pages whose bytes changed and
+ * makes the opened pages read-only again (ready for the next transaction);
+ * rollback copies the pre-images back and drops the pages a memory.grow
+ * added (their contents are discarded, so a later grow sees zeros again).
+ * Cost: one fault per group written and a 4 KiB copy per page of it, not
+ * per page of memory. A memory that cannot be tracked (no
  * SIGSEGV handler, registry full) is copied whole at begin instead.
  *
  * The small state (globals, tables, segment state) is copied at begin.
@@ -218,6 +221,7 @@ void wasm_instance_txn_commit(wasm_instance *inst)
         return;
     for (uint32_t i = m->nmems_imported; i < m->nmems; i++) {
         wasm_memory *mem = inst->mems[i];
+        wasm__undo_mark_changed(mem);
         mem_end(mem);
         free(mem->txn_copy);
         mem->txn_copy = NULL;

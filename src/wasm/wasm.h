@@ -296,8 +296,9 @@ void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len);
  * dropped, and zero when grown again), its mutable globals, its tables
  * (size and elements) and its segment state. Imported objects are not
  * covered. The cost is proportional to the pages written in between (the
- * write tracking above: one fault and one 4 KiB copy per page, into an
- * undo log of the thread that began), not to the memory's size; a memory
+ * write tracking above: one fault per 64 KiB group written, and a 4 KiB
+ * copy per page of it into an undo log of the thread that began), not to
+ * the memory's size; a memory
  * that cannot be tracked is copied whole at begin instead.
  *
  * One transaction at a time per instance; snapshot and restore refuse

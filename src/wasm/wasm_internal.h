@@ -187,6 +187,7 @@ void wasm__track_moved(wasm_memory *mem);         /* after data/reserved changed
 /* dirty.c: transactions */
 int wasm__undo_reserve(wasm_memory *mem, ao_error *err); /* this thread's log, for mem's txn */
 void wasm__undo_drop(wasm_memory *mem);           /* forget mem's log entries */
+void wasm__undo_mark_changed(wasm_memory *mem);   /* SNAP on saved pages that changed */
 int wasm__track_resume(wasm_memory *mem);         /* (re)start tracking, keeping all_dirty */
 void wasm__track_reprotect(wasm_memory *mem);     /* every committed page read-only */
 /* txn.c */

@@ -197,7 +197,7 @@ static void error_after_writes_to_many_pages(void **state)
 static void out_of_gas_after_writes_rolls_back(void **state)
 {
     (void)state;
-    host_limits lim = {.compute_limit = 250000000};
+    host_limits lim = {.compute_limit = 120000000};
     host_process *p = new_proc(&lim);
     free(run_ok(p, "Alloc", "100", 1));
     pstate before;
@@ -215,12 +215,12 @@ static void out_of_gas_after_writes_rolls_back(void **state)
 static void consecutive_errors_each_roll_back(void **state)
 {
     (void)state;
-    host_limits lim = {.compute_limit = 250000000};
+    host_limits lim = {.compute_limit = 120000000};
     host_process *p = new_proc(&lim);
     free(run_ok(p, NULL, "", 1));
     pstate before;
     pstate_take(p, &before);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 2; k++) {
         run_error(p, "Error", "first", 2 + k * 10, "first");
         assert_state_is(p, &before);
         run_error(p, "Eval", "local t = {} for i = 1, 20000 do t[i] = {i} end error('second')",

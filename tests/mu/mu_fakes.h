@@ -44,15 +44,16 @@ typedef struct fake_su {
     int fail_posts;                    /* next N posts fail with fail_code */
     int fail_code;                     /* 0 = AO_EIO */
     int refuse_code;                   /* every post refused with this code */
+    int refuse_process_code;           /* every Process item refused with this code */
 } fake_su;
 
-static void fake_su_init(fake_su *s)
+static inline void fake_su_init(fake_su *s)
 {
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
 }
 
-static void fake_su_free(fake_su *s)
+static inline void fake_su_free(fake_su *s)
 {
     for (size_t i = 0; i < s->nposted; i++)
         free(s->posted[i].raw);
@@ -62,7 +63,7 @@ static void fake_su_free(fake_su *s)
 }
 
 /* tags_json: [{"name","value"}...] */
-static void fake_su_add_process(fake_su *s, const char *pid, const char *tags_json)
+static inline void fake_su_add_process(fake_su *s, const char *pid, const char *tags_json)
 {
     pthread_mutex_lock(&s->lock);
     snprintf(s->procs[s->nprocs], 44, "%s", pid);
@@ -71,7 +72,7 @@ static void fake_su_add_process(fake_su *s, const char *pid, const char *tags_js
     pthread_mutex_unlock(&s->lock);
 }
 
-static int fake_su_find_proc(fake_su *s, const char *pid)
+static inline int fake_su_find_proc(fake_su *s, const char *pid)
 {
     for (size_t i = 0; i < s->nprocs; i++)
         if (strcmp(s->procs[i], pid) == 0)
@@ -79,7 +80,7 @@ static int fake_su_find_proc(fake_su *s, const char *pid)
     return -1;
 }
 
-static char *fake_tags_json(const item *it)
+static inline char *fake_tags_json(const item *it)
 {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; i < it->ntags; i++) {
@@ -97,13 +98,13 @@ static char *fake_tags_json(const item *it)
     return s;
 }
 
-static bool fake_tag_is(const item *it, const char *name, const char *value)
+static inline bool fake_tag_is(const item *it, const char *name, const char *value)
 {
     const item_tag *t = item_find_tag(it, name);
     return t && t->value_len == strlen(value) && memcmp(t->value, value, t->value_len) == 0;
 }
 
-static int fake_su_post(void *ctx, const uint8_t *raw, size_t len, ao_buf *out, ao_error *err)
+static inline int fake_su_post(void *ctx, const uint8_t *raw, size_t len, ao_buf *out, ao_error *err)
 {
     fake_su *s = ctx;
     item it;
@@ -135,6 +136,10 @@ static int fake_su_post(void *ctx, const uint8_t *raw, size_t len, ao_buf *out, 
             return AO_OK;
         }
     bool process = fake_tag_is(&it, "Type", "Process");
+    if (process && s->refuse_process_code) {
+        pthread_mutex_unlock(&s->lock);
+        return ao_err_set(err, s->refuse_process_code, "fake SU refuses this process");
+    }
     if (!process) {
         char t[44] = "";
         if (it.target)
@@ -164,7 +169,7 @@ static int fake_su_post(void *ctx, const uint8_t *raw, size_t len, ao_buf *out, 
     return AO_OK;
 }
 
-static int fake_su_assign(void *ctx, const char *pid, const char *tx, bool base_layer,
+static inline int fake_su_assign(void *ctx, const char *pid, const char *tx, bool base_layer,
                           const char *exclude, ao_buf *out, ao_error *err)
 {
     fake_su *s = ctx;
@@ -188,7 +193,7 @@ static int fake_su_assign(void *ctx, const char *pid, const char *tx, bool base_
     return AO_OK;
 }
 
-static int fake_su_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+static inline int fake_su_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
 {
     fake_su *s = ctx;
     pthread_mutex_lock(&s->lock);
@@ -202,14 +207,14 @@ static int fake_su_process(void *ctx, const char *pid, ao_buf *out, ao_error *er
     return AO_OK;
 }
 
-static mu_su_client fake_su_client(fake_su *s)
+static inline mu_su_client fake_su_client(fake_su *s)
 {
     mu_su_client c = { s, fake_su_post, fake_su_assign, fake_su_process };
     return c;
 }
 
 /* Posted item with this tag name=value (first), or NULL. */
-static const fake_item *fake_su_find_tag(fake_su *s, const char *name, const char *value)
+static inline const fake_item *fake_su_find_tag(fake_su *s, const char *name, const char *value)
 {
     const fake_item *r = NULL;
     pthread_mutex_lock(&s->lock);
@@ -238,22 +243,23 @@ struct fake_cu {
     void *hook_ctx;
     char asked[FAKE_MAX][2][44];       /* (msg, pid) of each result call */
     size_t nasked;
+    int busy_results;                  /* next N result calls answer AO_EBUSY */
     /* cron: scripted edges of one process */
     char cron_pid[44];
-    char *cron_cursor[64];
-    char *cron_node[64];
+    char *cron_cursor[256];
+    char *cron_node[256];
     size_t ncron;
     char cron_from[64][64];            /* from of each cron call ("" = none) */
     size_t ncron_calls;
 };
 
-static void fake_cu_init(fake_cu *c)
+static inline void fake_cu_init(fake_cu *c)
 {
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
 }
 
-static void fake_cu_free(fake_cu *c)
+static inline void fake_cu_free(fake_cu *c)
 {
     for (size_t i = 0; i < c->n; i++)
         free(c->results[i]);
@@ -264,7 +270,7 @@ static void fake_cu_free(fake_cu *c)
     pthread_mutex_destroy(&c->lock);
 }
 
-static void fake_cu_script(fake_cu *c, const char *msg, const char *json)
+static inline void fake_cu_script(fake_cu *c, const char *msg, const char *json)
 {
     pthread_mutex_lock(&c->lock);
     snprintf(c->keys[c->n], 44, "%s", msg);
@@ -272,16 +278,20 @@ static void fake_cu_script(fake_cu *c, const char *msg, const char *json)
     pthread_mutex_unlock(&c->lock);
 }
 
-static void fake_cu_cron_edge(fake_cu *c, const char *pid, const char *cursor, const char *node)
+static inline void fake_cu_cron_edge(fake_cu *c, const char *pid, const char *cursor, const char *node)
 {
     pthread_mutex_lock(&c->lock);
+    if (c->ncron >= 256) {
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
     snprintf(c->cron_pid, 44, "%s", pid);
     c->cron_cursor[c->ncron] = strdup(cursor);
     c->cron_node[c->ncron++] = strdup(node);
     pthread_mutex_unlock(&c->lock);
 }
 
-static int fake_cu_result(void *ctx, const char *msg, const char *pid, ao_buf *out,
+static inline int fake_cu_result(void *ctx, const char *msg, const char *pid, ao_buf *out,
                           ao_error *err)
 {
     fake_cu *c = ctx;
@@ -290,6 +300,11 @@ static int fake_cu_result(void *ctx, const char *msg, const char *pid, ao_buf *o
         snprintf(c->asked[c->nasked][0], 44, "%s", msg);
         snprintf(c->asked[c->nasked][1], 44, "%s", pid);
         c->nasked++;
+    }
+    if (c->busy_results > 0) {
+        c->busy_results--;
+        pthread_mutex_unlock(&c->lock);
+        return ao_err_set(err, AO_EBUSY, "Evaluation of process %s is in progress.", pid);
     }
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->keys[i], msg) == 0) {
@@ -301,12 +316,11 @@ static int fake_cu_result(void *ctx, const char *msg, const char *pid, ao_buf *o
     pthread_mutex_unlock(&c->lock);
     if (hook && hook(c, msg, pid, out))
         return AO_OK;
-    (void)err;
     ao_buf_append_str(out, "{\"Messages\":[],\"Spawns\":[],\"Assignments\":[],\"Output\":\"\"}");
     return AO_OK;
 }
 
-static bool fake_cu_was_asked(fake_cu *c, const char *msg, const char *pid)
+static inline bool fake_cu_was_asked(fake_cu *c, const char *msg, const char *pid)
 {
     bool r = false;
     pthread_mutex_lock(&c->lock);
@@ -317,7 +331,7 @@ static bool fake_cu_was_asked(fake_cu *c, const char *msg, const char *pid)
 }
 
 /* Edges after `from` (all when NULL), at most limit, pageInfo honest. */
-static int fake_cu_cron(void *ctx, const char *pid, const char *from, size_t limit, ao_buf *out,
+static inline int fake_cu_cron(void *ctx, const char *pid, const char *from, size_t limit, ao_buf *out,
                         ao_error *err)
 {
     fake_cu *c = ctx;
@@ -344,7 +358,7 @@ static int fake_cu_cron(void *ctx, const char *pid, const char *from, size_t lim
     return AO_OK;
 }
 
-static mu_cu_client fake_cu_client(fake_cu *c)
+static inline mu_cu_client fake_cu_client(fake_cu *c)
 {
     mu_cu_client k = { c, fake_cu_result, fake_cu_cron };
     return k;
@@ -358,20 +372,20 @@ typedef struct fake_data {
     size_t n;
 } fake_data;
 
-static void fake_data_init(fake_data *d)
+static inline void fake_data_init(fake_data *d)
 {
     memset(d, 0, sizeof *d);
     pthread_mutex_init(&d->lock, NULL);
 }
 
-static void fake_data_free(fake_data *d)
+static inline void fake_data_free(fake_data *d)
 {
     for (size_t i = 0; i < d->n; i++)
         free(d->items[i].raw);
     pthread_mutex_destroy(&d->lock);
 }
 
-static int fake_data_put(void *ctx, const uint8_t *raw, size_t len, weave_put_result *res,
+static inline int fake_data_put(void *ctx, const uint8_t *raw, size_t len, weave_put_result *res,
                          ao_error *err)
 {
     fake_data *d = ctx;
@@ -402,7 +416,7 @@ static int fake_data_put(void *ctx, const uint8_t *raw, size_t len, weave_put_re
     return AO_OK;
 }
 
-static weave_client fake_data_client(fake_data *d)
+static inline weave_client fake_data_client(fake_data *d)
 {
     weave_client w;
     memset(&w, 0, sizeof w);

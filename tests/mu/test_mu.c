@@ -116,8 +116,15 @@ static void user_item(fx *f, const char *target, ao_buf *out, char id[44], ...)
     ao_buf_init(&tb);
     if (target)
         assert_int_equal(ao_b64url_decode(target, 43, &tb, NULL), AO_OK);
-    item_fields fl = { .target = target ? tb.data : NULL, .tags = tags, .ntags = n,
-                       .data = (const uint8_t *)"hello", .data_len = 5 };
+    /* a random anchor: Ed25519 signatures are deterministic, so two
+     * otherwise equal items would share an id */
+    uint8_t anchor[32];
+    FILE *rnd = fopen("/dev/urandom", "rb");
+    assert_non_null(rnd);
+    assert_int_equal(fread(anchor, 1, 32, rnd), 32);
+    fclose(rnd);
+    item_fields fl = { .target = target ? tb.data : NULL, .anchor = anchor, .tags = tags,
+                       .ntags = n, .data = (const uint8_t *)"hello", .data_len = 5 };
     uint8_t raw_id[32];
     assert_int_equal(item_sign(f->user, &fl, out, raw_id, NULL), AO_OK);
     ao_b64url_encode_to(raw_id, 32, id);
@@ -419,10 +426,13 @@ static void spawn_pushed_with_notice(void **state)
     assert_true(nf > fake_su_find_tag(&f->su, "Type", "Process"));
     tags = tag_string(&nt);
     snprintf(want, sizeof want,
-             "Data-Protocol=ao;Type=Message;Process=%s;Action=Spawned;From-Process=%s;"
-             "Variant=ao.TN.1;Reference=7;Name=kid;Pushed-For=%s;", child, f->P, id);
+             "From-Module=old;Module=%s;Reference=7;Name=kid;Data-Protocol=ao;Type=Message;"
+             "Process=%s;Action=Spawned;Variant=ao.TN.1;From-Process=%s;",
+             CHILD_MOD, child, f->P);
     assert_string_equal(tags, want);
     free(tags);
+    assert_int_equal(nt.data_len, 1);   /* no data: one space, as the real MU */
+    assert_memory_equal(nt.data, " ", 1);
     char t[44];
     ao_b64url_encode_to(nt.target, 32, t);
     assert_string_equal(t, f->P);
@@ -587,8 +597,40 @@ static void pushed_message_to_wallet_stored(void **state)
     item it;
     check_mu_signed(f, &f->data.items[0], &it);
     assert_true(fake_tag_is(&it, "Action", "Credit-Notice"));
+    assert_int_equal(it.data_len, 1);   /* no Data: one space, as the real MU */
+    assert_memory_equal(it.data, " ", 1);
     assert_false(fake_cu_was_asked(&f->cu, f->data.items[0].id, f->W));
     ao_buf_free(&raw);
+    ao_buf_free(&r);
+    fx_free(f);
+}
+
+/* The result of a process no SU knows (here: assigned to a wallet id):
+ * its pushes carry an empty From-Module, as the real MU's. */
+static void push_from_unknown_process(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    fx_open(f);
+    char tx[44], wat[44];
+    rand_id(tx);
+    rand_id(wat);
+    ao_buf r;
+    ao_buf_init(&r);
+    ao_buf_printf(&r, "{\"Messages\":[{\"Target\":\"%s\",\"Tags\":[{\"name\":\"Action\","
+                      "\"value\":\"X\"}],\"Data\":\"d\"}]}%c", f->Q, 0);
+    fake_cu_script(&f->cu, tx, (const char *)r.data);
+    assert_int_equal(mu_assign(f->m, wat, tx, false, NULL, NULL, NULL), AO_OK);
+    wait_idle(f);
+    item it;
+    check_mu_signed(f, fake_su_find_tag(&f->su, "Action", "X"), &it);
+    char *tags = tag_string(&it);
+    char want[512];
+    snprintf(want, sizeof want,
+             "Action=X;Data-Protocol=ao;Type=Message;From-Process=%s;From-Module=;Pushed-For=%s;",
+             wat, tx);
+    assert_string_equal(tags, want);
+    free(tags);
     ao_buf_free(&r);
     fx_free(f);
 }
@@ -693,6 +735,65 @@ static void dead_letter_after_max_attempts(void **state)
     assert_int_equal(cJSON_GetObjectItem(d, "attempts")->valueint, 3);
     assert_string_equal(cJSON_GetObjectItem(d, "reason")->valuestring, "fake SU unreachable");
     cJSON_Delete(root);
+    ao_buf_free(&body);
+    fx_free(f);
+}
+
+static void dead_spawn_takes_its_notice(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    f->su.refuse_process_code = AO_EINVAL;
+    fx_open(f);
+    ao_buf raw, r;
+    ao_buf_init(&raw);
+    ao_buf_init(&r);
+    char id[44];
+    user_item(f, f->P, &raw, id, "Data-Protocol", "ao", "Type", "Message", NULL);
+    ao_buf_printf(&r, "{\"Spawns\":[{\"Tags\":[{\"name\":\"Module\",\"value\":\"%s\"}]}]}%c",
+                  f->MOD, 0);
+    fake_cu_script(&f->cu, id, (const char *)r.data);
+    assert_int_equal(mu_post(f->m, raw.data, raw.len, NULL, NULL, NULL), AO_OK);
+    wait_idle(f);
+    assert_int_equal(f->su.nposted, 1);   /* no Spawned notice for a refused spawn */
+    ao_buf body;
+    ao_buf_init(&body);
+    assert_int_equal(mu_dead_letters_json(f->m, &body, NULL), AO_OK);
+    cJSON *root = cJSON_ParseWithLength((char *)body.data, body.len);
+    cJSON *dl = cJSON_GetObjectItem(root, "deadLetters");
+    assert_int_equal(cJSON_GetArraySize(dl), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(dl, 0), "kind")->valuestring,
+                        "spawn");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(dl, 0), "reason")->valuestring,
+                        "fake SU refuses this process");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(dl, 1), "kind")->valuestring,
+                        "spawned");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(dl, 1), "reason")->valuestring,
+                        "its spawn failed");
+    cJSON_Delete(root);
+    ao_buf_free(&body);
+    ao_buf_free(&raw);
+    ao_buf_free(&r);
+    fx_free(f);
+}
+
+static void busy_cu_is_retried(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    f->cu.busy_results = 3;
+    fx_open(f);
+    char id[44];
+    post_ping(f, id);
+    wait_idle(f);
+    assert_int_equal(f->cu.nasked, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(f->cu.asked[i][0], id);
+    ao_buf body;
+    ao_buf_init(&body);
+    assert_int_equal(mu_dead_letters_json(f->m, &body, NULL), AO_OK);
+    ao_buf_append_byte(&body, 0);
+    assert_string_equal((char *)body.data, "{\"deadLetters\":[]}");
     ao_buf_free(&body);
     fx_free(f);
 }
@@ -817,6 +918,35 @@ static void monitor_pushes_cron_outboxes(void **state)
     fx_free(f);
 }
 
+static void monitor_follows_pages(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    f->opt.cron_poll_ms = 50;
+    fx_open(f);
+    char node[512];
+    for (int i = 0; i < 120; i++) {
+        char cur[16];
+        snprintf(cur, sizeof cur, "p%03d", i);
+        snprintf(node, sizeof node, "{\"Messages\":[{\"Target\":\"%s\",\"Tags\":[{\"name\":"
+                                    "\"Tick\",\"value\":\"%d\"}]}]}", f->Q, i);
+        fake_cu_cron_edge(&f->cu, f->P, cur, node);
+    }
+    assert_int_equal(mu_monitor(f->m, f->P, NULL, 0, NULL), AO_OK);
+    for (int i = 0; i < 500 && f->su.nposted < 120; i++)
+        usleep(10000);
+    wait_idle(f);
+    assert_int_equal(f->su.nposted, 120);
+    /* pages of 50: from start, p049, p099 in one poll */
+    pthread_mutex_lock(&f->cu.lock);
+    assert_true(f->cu.ncron_calls >= 3);
+    assert_string_equal(f->cu.cron_from[0], "");
+    assert_string_equal(f->cu.cron_from[1], "p049");
+    assert_string_equal(f->cu.cron_from[2], "p099");
+    pthread_mutex_unlock(&f->cu.lock);
+    fx_free(f);
+}
+
 /* ---- durability ---- */
 
 static void restart_resumes_with_same_bytes(void **state)
@@ -839,6 +969,57 @@ static void restart_resumes_with_same_bytes(void **state)
     wait_idle(f);
     assert_int_equal(f->su.nposted, 2);
     assert_string_equal(f->su.posted[1].id, first);
+    fx_free(f);
+}
+
+/* Many clients at once: every post answered, every crank queued (the
+ * cranks of concurrent posts share commits). */
+typedef struct poster {
+    fx *f;
+    char ids[25][44];
+    int fails;
+} poster;
+
+static void *poster_main(void *arg)
+{
+    poster *p = arg;
+    for (int i = 0; i < 25; i++) {
+        ao_buf raw;
+        ao_buf_init(&raw);
+        user_item(p->f, p->f->P, &raw, p->ids[i], "Data-Protocol", "ao", "Type", "Message",
+                  NULL);
+        ao_error e = {0};
+        if (mu_post(p->f->m, raw.data, raw.len, NULL, NULL, &e) != AO_OK) {
+            p->fails++;
+            fprintf(stderr, "post failed: %s\n", e.msg);
+        }
+        ao_buf_free(&raw);
+    }
+    return NULL;
+}
+
+static void concurrent_posts_all_cranked(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    fx_open(f);
+    poster ps[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        memset(&ps[i], 0, sizeof ps[i]);
+        ps[i].f = f;
+        assert_int_equal(pthread_create(&th[i], NULL, poster_main, &ps[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    wait_idle(f);
+    assert_int_equal(f->su.nposted, 200);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(ps[i].fails, 0);
+        for (int k = 0; k < 25; k++)
+            assert_true(fake_cu_was_asked(&f->cu, ps[i].ids[k], f->P));
+    }
+    assert_int_equal(f->cu.nasked, 200);
     fx_free(f);
 }
 
@@ -870,13 +1051,18 @@ int main(void)
         cmocka_unit_test(assignments_pushed),
         cmocka_unit_test(assign_route_cranks),
         cmocka_unit_test(pushed_message_to_wallet_stored),
+        cmocka_unit_test(push_from_unknown_process),
         cmocka_unit_test(retries_with_backoff),
         cmocka_unit_test(dead_letter_on_refusal),
         cmocka_unit_test(dead_letter_after_max_attempts),
+        cmocka_unit_test(dead_spawn_takes_its_notice),
+        cmocka_unit_test(busy_cu_is_retried),
         cmocka_unit_test(rate_limits),
         cmocka_unit_test(rate_limits_off_by_default),
         cmocka_unit_test(monitor_pushes_cron_outboxes),
+        cmocka_unit_test(monitor_follows_pages),
         cmocka_unit_test(restart_resumes_with_same_bytes),
+        cmocka_unit_test(concurrent_posts_all_cranked),
         cmocka_unit_test(open_refuses_missing_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

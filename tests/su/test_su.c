@@ -635,48 +635,58 @@ static void test_restart_continues_chain(void **state)
 }
 
 /* The data layer fails after the row is committed: the caller gets
- * AO_EIO; a retry of the same item repairs the upload and answers the
- * same slot; a restart re-uploads what was still pending. */
+ * AO_EIO; a retry of the same item while it is down fails too; once it is
+ * back a retry answers the same slot; the writer re-uploads pending rows
+ * by itself when idle; a restart re-uploads what was still pending. */
 static void test_upload_failure_repaired(void **state)
 {
     sut_env *e = *state;
     su_ack pa, m, again;
     assert_int_equal(sut_spawn(e, USER, NULL, &pa), AO_OK);
     const char *kv[] = { "Data-Protocol=ao", "Type=Message" };
-    ao_buf raw, raw2;
+    ao_buf raw, raw2, raw3;
     ao_buf_init(&raw);
     ao_buf_init(&raw2);
-    char id[44], id2[44];
+    ao_buf_init(&raw3);
+    char id[44], id2[44], id3[44];
     assert_int_equal(sut_item(USER, kv, 2, pa.id, "one", &raw, id), AO_OK);
     assert_int_equal(sut_item(USER, kv, 2, pa.id, "two", &raw2, id2), AO_OK);
+    assert_int_equal(sut_item(USER, kv, 2, pa.id, "three", &raw3, id3), AO_OK);
     atomic_store(&e->fail_puts, 1);
     ao_error err;
     assert_int_equal(su_post_item(e->s, raw.data, raw.len, &m, NULL, &err), AO_EIO);
     assert_int_equal(weave_has(e->w, id, NULL), AO_ENOTFOUND);
     /* the schedule already shows it (read from the pending bytes) */
     assert_int_equal(sut_check_schedule(e, pa.id, 0), 2);
+    assert_int_equal(su_post_item(e->s, raw.data, raw.len, &again, NULL, &err), AO_EIO);
     atomic_store(&e->fail_puts, 0);
     assert_int_equal(su_post_item(e->s, raw.data, raw.len, &again, NULL, &err), AO_OK);
     assert_true(again.duplicate);
     assert_int_equal(again.nonce, 1);
     assert_int_equal(weave_has(e->w, id, NULL), AO_OK);
-    /* another one fails, then the SU restarts */
+    /* the writer retries by itself once the data layer is back */
     atomic_store(&e->fail_puts, 1);
     assert_int_equal(su_post_item(e->s, raw2.data, raw2.len, &m, NULL, &err), AO_EIO);
+    atomic_store(&e->fail_puts, 0);
+    int waited = 0;
+    while (weave_has(e->w, id2, NULL) != AO_OK && waited < 5000) {
+        usleep(20000);
+        waited += 20;
+    }
+    assert_int_equal(weave_has(e->w, id2, NULL), AO_OK);
+    /* another one fails, then the SU restarts */
+    atomic_store(&e->fail_puts, 1);
+    assert_int_equal(su_post_item(e->s, raw3.data, raw3.len, &m, NULL, &err), AO_EIO);
     su_close(e->s);
     e->s = NULL;
+    assert_int_equal(weave_has(e->w, id3, NULL), AO_ENOTFOUND);
     atomic_store(&e->fail_puts, 0);
     assert_int_equal(sut_open_su(e, NULL), AO_OK);
-    assert_int_equal(weave_has(e->w, id2, NULL), AO_OK);
-    assert_int_equal(sut_check_schedule(e, pa.id, 1), 3);
-    /* nothing pending: opening does not need the data layer */
-    su_close(e->s);
-    e->s = NULL;
-    atomic_store(&e->fail_puts, 1);
-    assert_int_equal(sut_open_su(e, NULL), AO_OK);
+    assert_int_equal(weave_has(e->w, id3, NULL), AO_OK);
+    assert_int_equal(sut_check_schedule(e, pa.id, 1), 4);
     ao_buf_free(&raw);
     ao_buf_free(&raw2);
-    atomic_store(&e->fail_puts, 0);
+    ao_buf_free(&raw3);
 }
 
 static void test_scheduler_location_published(void **state)
@@ -690,6 +700,92 @@ static void test_scheduler_location_published(void **state)
     assert_string_equal(loc.url, "http://su.example:8080");
     assert_int_equal(loc.ttl_ms, 86400000);
     assert_string_equal(loc.address, su_address(e->s));
+}
+
+/* The exact keys, in order, of an object. */
+static void assert_keys(const cJSON *o, const char *const *keys, size_t n)
+{
+    assert_true(cJSON_IsObject(o));
+    size_t i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, o) {
+        assert_true(i < n);
+        assert_string_equal(c->string, keys[i]);
+        i++;
+    }
+    assert_int_equal(i, n);
+}
+
+/* The shapes of PROTOCOL.md §2.2, key for key, as the CU's reader
+ * (ao-su.js) takes them. */
+static void test_json_shapes(void **state)
+{
+    sut_env *e = *state;
+    su_ack pa, m;
+    assert_int_equal(sut_spawn(e, USER, "p", &pa), AO_OK);
+    assert_int_equal(sut_message(e, USER, pa.id, "m", &m, NULL), AO_OK);
+    static const char *const page[] = { "page_info", "edges" };
+    static const char *const info[] = { "has_next_page" };
+    static const char *const edge[] = { "cursor", "node" };
+    static const char *const node[] = { "message", "assignment" };
+    static const char *const msg[] = { "id", "owner", "data", "tags", "signature", "anchor", "target" };
+    static const char *const asg[] = { "id", "owner", "tags", "signature", "anchor", "target" };
+    static const char *const owner[] = { "address", "key" };
+    static const char *const tag[] = { "name", "value" };
+    static const char *const proc[] = { "process_id", "block", "owner", "tags", "timestamp",
+                                        "data", "anchor", "signature", "target" };
+    cJSON *j = get_json(e, pa.id, NULL);
+    assert_keys(j, page, 2);
+    assert_keys(cJSON_GetObjectItem(j, "page_info"), info, 1);
+    const cJSON *ed;
+    cJSON_ArrayForEach(ed, cJSON_GetObjectItem(j, "edges")) {
+        assert_keys(ed, edge, 2);
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(ed, "cursor")));
+        const cJSON *nd = cJSON_GetObjectItem(ed, "node");
+        assert_keys(nd, node, 2);
+        const cJSON *mm = cJSON_GetObjectItem(nd, "message"), *aa = cJSON_GetObjectItem(nd, "assignment");
+        assert_keys(mm, msg, 7);
+        assert_keys(aa, asg, 6);
+        assert_keys(cJSON_GetObjectItem(mm, "owner"), owner, 2);
+        assert_keys(cJSON_GetObjectItem(aa, "owner"), owner, 2);
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(mm, "tags"))
+            assert_keys(t, tag, 2);
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(aa, "tags"))
+            assert_keys(t, tag, 2);
+        /* what the CU takes from the assignment tags */
+        const cJSON *at = cJSON_GetObjectItem(aa, "tags");
+        const char *need[] = { "Process", "Epoch", "Nonce", "Timestamp", "Block-Height", "Hash-Chain" };
+        for (size_t k = 0; k < 6; k++)
+            assert_non_null(sut_json_tag(at, need[k]));
+    }
+    cJSON_Delete(j);
+    ao_buf b;
+    ao_buf_init(&b);
+    assert_int_equal(su_process_json(e->s, pa.id, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, proc, 9);
+    assert_keys(cJSON_GetObjectItem(j, "owner"), owner, 2);
+    cJSON_Delete(j);
+    ao_buf_reset(&b);
+    assert_int_equal(su_latest_json(e->s, pa.id, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, node, 2);
+    cJSON_Delete(j);
+    ao_buf_reset(&b);
+    static const char *const ts[] = { "timestamp", "block_height" };
+    static const char *const inf[] = { "timestamp", "address" };
+    assert_int_equal(su_timestamp_json(e->s, NULL, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, ts, 2);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(j, "timestamp")));
+    cJSON_Delete(j);
+    ao_buf_reset(&b);
+    assert_int_equal(su_info_json(e->s, &b, NULL), AO_OK);
+    j = cJSON_ParseWithLength((const char *)b.data, b.len);
+    assert_keys(j, inf, 2);
+    cJSON_Delete(j);
+    ao_buf_free(&b);
 }
 
 static void test_rsa_wallet_su(void **state)
@@ -740,6 +836,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_continues_chain, setup_env, teardown_env),
         cmocka_unit_test_setup_teardown(test_upload_failure_repaired, setup_env, teardown_env),
         cmocka_unit_test_setup_teardown(test_scheduler_location_published, setup_env, teardown_env),
+        cmocka_unit_test_setup_teardown(test_json_shapes, setup_env, teardown_env),
         cmocka_unit_test(test_rsa_wallet_su),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,6 +570,162 @@ static void free_with_open_transaction(void **state)
     wasm_module_free(m);
 }
 
+/* A transaction opens pages by groups (one fault per 64 KiB): the next
+ * delta still carries only the pages whose bytes changed. */
+static void delta_after_transactions_carries_only_changed_pages(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(16, 16, 10);
+    inst a;
+    inst_new(&a, m);
+    rng_state = 4242;
+    uint8_t *dd = wasm_memory_data(a.mem);
+    for (uint64_t k = 0; k < wasm_memory_size(a.mem); k += 8) {
+        uint64_t v = rnd();
+        memcpy(dd + k, &v, 8);
+    }
+    ao_buf full, d;
+    ao_buf_init(&full);
+    ao_buf_init(&d);
+    assert_int_equal(wasm_instance_snapshot(a.i, &full, NULL), AO_OK);
+    /* one byte changed in a committed transaction: one page */
+    begin_ok(&a);
+    call(&a, F_I32ST8, 300000, dd[300000] ^ 1, 0);
+    wasm_instance_txn_commit(a.i);
+    assert_int_equal(wasm_instance_snapshot_delta(a.i, &d, NULL), AO_OK);
+    assert_true(d.len > 4000);
+    assert_true(d.len < 6000);
+    /* a write of the bytes already there, then a rolled-back change: none */
+    d.len = 0;
+    begin_ok(&a);
+    call(&a, F_I32ST8, 500000, dd[500000], 0);
+    wasm_instance_txn_commit(a.i);
+    begin_ok(&a);
+    call(&a, F_I32ST8, 700000, dd[700000] ^ 1, 0);
+    wasm_instance_txn_rollback(a.i);
+    assert_int_equal(wasm_instance_snapshot_delta(a.i, &d, NULL), AO_OK);
+    assert_true(d.len < 1000);
+    /* two pages changed far apart in one transaction: two pages */
+    d.len = 0;
+    begin_ok(&a);
+    call(&a, F_I32ST8, 100000, dd[100000] ^ 1, 0);
+    call(&a, F_I32ST8, 900000, dd[900000] ^ 1, 0);
+    wasm_instance_txn_commit(a.i);
+    assert_int_equal(wasm_instance_snapshot_delta(a.i, &d, NULL), AO_OK);
+    assert_true(d.len > 8000);
+    assert_true(d.len < 10000);
+    ao_buf_free(&full);
+    ao_buf_free(&d);
+    inst_free(&a);
+    wasm_module_free(m);
+}
+
+/* Threads each running transactions on their own instances at the same
+ * time (a CU's worker pool): every rollback exact, deltas exact. */
+typedef struct worker {
+    wasm_module *m;
+    uint64_t seed;
+    int rollbacks;
+    char fail[160];
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    inst x, y;
+    ao_buf full;
+    ao_buf_init(&full);
+    /* cmocka's asserts are not for other threads: check by hand */
+    if (wasm_store_new(&x.s, NULL) || wasm_instantiate(x.s, w->m, NULL, 0, &x.i, NULL, NULL) ||
+        wasm_store_new(&y.s, NULL) || wasm_instantiate(y.s, w->m, NULL, 0, &y.i, NULL, NULL)) {
+        snprintf(w->fail, sizeof w->fail, "instantiate");
+        return NULL;
+    }
+    for (uint32_t k = 0; k < F_COUNT; k++) {
+        wasm_extern e;
+        wasm_instance_export(x.i, FNAMES[k], &e);
+        x.f[k] = e.of.func;
+    }
+    x.mem = wasm_instance_memory(x.i, 0);
+    y.mem = wasm_instance_memory(y.i, 0);
+    uint64_t r = w->seed;
+    uint8_t *d = wasm_memory_data(x.mem);
+    for (uint64_t k = 0; k < wasm_memory_size(x.mem); k++)
+        d[k] = (uint8_t)(k * 13 + w->seed);
+    wasm_instance_snapshot(x.i, &full, NULL);
+    wasm_instance_restore(y.i, full.data, full.len, NULL);
+    for (int round = 0; round < 60 && !w->fail[0]; round++) {
+        uint64_t size = wasm_memory_size(x.mem);
+        uint8_t *before = malloc(size);
+        memcpy(before, wasm_memory_data(x.mem), size);
+        if (wasm_instance_txn_begin(x.i, NULL) != AO_OK) {
+            snprintf(w->fail, sizeof w->fail, "begin");
+            free(before);
+            break;
+        }
+        for (int k = 0; k < 20; k++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t a = (r >> 17) % (wasm_memory_size(x.mem) - 8);
+            wasm_val args[2] = {{.type = WASM_I32, .of.i32 = (uint32_t)a},
+                                {.type = WASM_I64, .of.i64 = r}};
+            wasm_trap trap;
+            wasm_func_call(x.s, x.f[F_I64ST], args, 2, NULL, 0, &trap, NULL);
+            if (k == 10 && (r & 3) == 0) {
+                wasm_val g = {.type = WASM_I32, .of.i32 = 1};
+                wasm_func_call(x.s, x.f[F_GROW], &g, 1, args, 1, &trap, NULL);
+            }
+        }
+        if (round % 2 == 0) {
+            wasm_instance_txn_rollback(x.i);
+            w->rollbacks++;
+            if (wasm_memory_size(x.mem) != size ||
+                memcmp(before, wasm_memory_data(x.mem), size) != 0)
+                snprintf(w->fail, sizeof w->fail, "round %d: rollback not exact", round);
+        } else {
+            wasm_instance_txn_commit(x.i);
+        }
+        free(before);
+        if (round % 10 == 9) {
+            ao_buf dl;
+            ao_buf_init(&dl);
+            if (wasm_instance_snapshot_delta(x.i, &dl, NULL) != AO_OK ||
+                wasm_instance_restore(y.i, dl.data, dl.len, NULL) != AO_OK ||
+                wasm_memory_size(x.mem) != wasm_memory_size(y.mem) ||
+                memcmp(wasm_memory_data(x.mem), wasm_memory_data(y.mem),
+                       (size_t)wasm_memory_size(x.mem)) != 0)
+                snprintf(w->fail, sizeof w->fail, "round %d: delta replica differs", round);
+            ao_buf_free(&dl);
+        }
+    }
+    ao_buf_free(&full);
+    wasm_store_free(x.s);
+    wasm_store_free(y.s);
+    return NULL;
+}
+
+static void transactions_on_several_threads(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(4, 16, 9);
+    enum { NT = 4 };
+    pthread_t th[NT];
+    worker w[NT];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < NT; i++) {
+        w[i].m = m;
+        w[i].seed = 1000u + (uint64_t)i * 77u;
+        assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+    }
+    for (int i = 0; i < NT; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < NT; i++) {
+        if (w[i].fail[0])
+            fail_msg("thread %d: %s", i, w[i].fail);
+        assert_int_equal(w[i].rollbacks, 30);
+    }
+    wasm_module_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +737,8 @@ int main(void)
         cmocka_unit_test(delta_after_rollback_of_grow),
         cmocka_unit_test(begin_twice_refused),
         cmocka_unit_test(free_with_open_transaction),
+        cmocka_unit_test(delta_after_transactions_carries_only_changed_pages),
+        cmocka_unit_test(transactions_on_several_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -382,8 +382,15 @@ int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
 
 /* ---- modules and instances ---- */
 
+static int set_tier(wasm_instance *inst, wasm_tier tier, ao_error *err);
+
 static void aot_mod_free(wasm_module *m)
 {
+    if (m->aot_thread) {
+        pthread_join(*(pthread_t *)m->aot_thread, NULL);
+        free(m->aot_thread);
+        m->aot_thread = NULL;
+    }
     aot_mod *am = m->aot;
     if (!am)
         return;
@@ -394,14 +401,21 @@ static void aot_mod_free(wasm_module *m)
     m->aot = NULL;
 }
 
-bool wasm_module_compiled(const wasm_module *m) { return m && m->aot; }
+bool wasm_module_compiled(const wasm_module *m)
+{
+    return m && __atomic_load_n(&m->aot, __ATOMIC_ACQUIRE);
+}
 
-int wasm_module_compile(wasm_module *m, const wasm_aot_opts *opts, ao_error *err)
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Build (if build) or find m's library and load it; m->aot is published
+ * once, under load_mu. */
+static int compile_locked(wasm_module *m, const wasm_aot_opts *opts, bool build, ao_error *err)
 {
     if (m->aot)
         return AO_OK;
     char path[4096], key[128];
-    int rc = wasm__aot_build(m, opts, path, sizeof path, key, sizeof key, err);
+    int rc = wasm__aot_build(m, opts, build, path, sizeof path, key, sizeof key, err);
     if (rc)
         return rc;
     aot_mod *am = calloc(1, sizeof *am);
@@ -423,9 +437,77 @@ int wasm_module_compile(wasm_module *m, const wasm_aot_opts *opts, ao_error *err
         return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: %s is not this module's library",
                           path);
     }
-    m->aot = am;
     m->aot_free = aot_mod_free;
+    __atomic_store_n(&m->aot, am, __ATOMIC_RELEASE);
     return AO_OK;
+}
+
+int wasm_module_compile(wasm_module *m, const wasm_aot_opts *opts, ao_error *err)
+{
+    pthread_mutex_lock(&load_mu);
+    if (m->aot_thread) {   /* a background build of it: wait for it, it may be the one */
+        pthread_join(*(pthread_t *)m->aot_thread, NULL);
+        free(m->aot_thread);
+        m->aot_thread = NULL;
+    }
+    int rc = compile_locked(m, opts, true, err);
+    pthread_mutex_unlock(&load_mu);
+    return rc;
+}
+
+static void *bg_build(void *arg)
+{
+    wasm_module *m = arg;
+    char path[4096], key[128];
+    ao_error err;
+    int rc = wasm__aot_build(m, NULL, true, path, sizeof path, key, sizeof key, &err);
+    if (rc)
+        ao_log(AO_LOG_INFO, "wasm", "module stays on the interpreter: %s", err.msg);
+    __atomic_store_n(&m->aot_bg, rc ? 3 : 2, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+void wasm__aot_start(wasm_module *m)
+{
+    ao_error err;
+    pthread_mutex_lock(&load_mu);
+    int rc = compile_locked(m, NULL, false, &err);
+    pthread_mutex_unlock(&load_mu);
+    if (rc == AO_OK)
+        return;
+    if (rc != AO_ENOTFOUND) {
+        ao_log(AO_LOG_INFO, "wasm", "module stays on the interpreter: %s", err.msg);
+        return;
+    }
+    /* not in the cache: build it while the interpreter serves */
+    pthread_t *t = malloc(sizeof *t);
+    if (!t)
+        return;
+    m->aot_bg = 1;
+    m->aot_free = aot_mod_free;
+    if (pthread_create(t, NULL, bg_build, m) != 0) {
+        free(t);
+        m->aot_bg = 3;
+        return;
+    }
+    m->aot_thread = t;
+}
+
+void wasm__aot_tier_up(wasm_instance *inst)
+{
+    wasm_module *m = (wasm_module *)inst->m;
+    if (!wasm_module_compiled(m)) {
+        ao_error err;
+        pthread_mutex_lock(&load_mu);
+        int rc = compile_locked(m, NULL, false, &err);
+        pthread_mutex_unlock(&load_mu);
+        if (rc) {
+            __atomic_store_n(&m->aot_bg, 3, __ATOMIC_RELEASE);
+            ao_log(AO_LOG_INFO, "wasm", "module stays on the interpreter: %s", err.msg);
+            return;
+        }
+    }
+    (void)set_tier(inst, WASM_TIER_COMPILED, NULL);
 }
 
 void wasm__aot_instance_free(wasm_instance *inst)
@@ -448,6 +530,12 @@ void wasm__aot_instance_free(wasm_instance *inst)
 
 int wasm_instance_set_tier(wasm_instance *inst, wasm_tier tier, ao_error *err)
 {
+    inst->tier_pinned = true;
+    return set_tier(inst, tier, err);
+}
+
+static int set_tier(wasm_instance *inst, wasm_tier tier, ao_error *err)
+{
     if (tier == WASM_TIER_INTERP) {
         wasm__aot_instance_free(inst);
         return AO_OK;
@@ -455,7 +543,7 @@ int wasm_instance_set_tier(wasm_instance *inst, wasm_tier tier, ao_error *err)
     if (inst->aot)
         return AO_OK;
     const wasm_module *m = inst->m;
-    if (!m->aot)
+    if (!wasm_module_compiled(m))
         return ao_err_set(err, AO_EUNSUPPORTED, "wasm: module is not compiled");
     aot_ictx *c = calloc(1, sizeof *c);
     if (!c)

@@ -95,7 +95,8 @@ typedef struct aot_ictx {
 const aot_host *wasm__aot_host(void);
 uint32_t wasm__aot_type_id(const wasm_functype *ft);
 /* aot_build.c: produce (or find in the cache) the library of m; path out */
-int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path, size_t pathlen,
-                    char *key, size_t keylen, ao_error *err);
+/* (with build false: AO_ENOTFOUND unless it is in the cache already) */
+int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, bool build, char *path,
+                    size_t pathlen, char *key, size_t keylen, ao_error *err);
 
 #endif

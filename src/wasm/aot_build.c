@@ -383,8 +383,8 @@ static void rm_tmp(const char *dir)
     rmdir(dir);
 }
 
-int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path, size_t pathlen,
-                    char *key, size_t keylen, ao_error *err)
+int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, bool build, char *path,
+                    size_t pathlen, char *key, size_t keylen, ao_error *err)
 {
     char cache[3800];
     if (opts && opts->cache_dir)
@@ -418,6 +418,10 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, char *path,
     if (access(path, R_OK) == 0) {
         ao_buf_free(&wb);
         return AO_OK;
+    }
+    if (!build) {
+        ao_buf_free(&wb);
+        return ao_err_set(err, AO_ENOTFOUND, "wasm aot: %s not built yet", path);
     }
     const char *rth = rt_header();
     if (!rth) {

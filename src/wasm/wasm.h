@@ -332,8 +332,13 @@ typedef struct wasm_aot_opts {
 
 /* Process-wide defaults, read once from the environment: AO_WASM_TIER
  * ("interp" or "compiled"; default interp) is the tier of new stores, and
- * with "compiled" wasm_module_new also compiles each module (a module the
- * tier does not take stays interpreted); AO_WASM_CACHE is the default
+ * with "compiled" wasm_module_new also prepares each module: it loads its
+ * library if the cache has it, else builds it in a background thread
+ * while the interpreter serves; an instance of a compiled store moves to
+ * the compiled tier at its next outermost call once the library is built
+ * (unless wasm_instance_set_tier chose its tier; wasm_module_free waits
+ * for a build in progress). A module the tier does not take stays
+ * interpreted. AO_WASM_CACHE is the default
  * cache directory (else $XDG_CACHE_HOME/ao/wasm, ~/.cache/ao/wasm, or
  * /tmp/ao-wasm); AO_WASM_AOT_OPT (0..3) the default C optimisation level. */
 wasm_tier wasm_tier_default(void);

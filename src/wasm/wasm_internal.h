@@ -136,6 +136,7 @@ struct wasm_instance {
     uint8_t *txn_data_dropped;
     /* compiled tier (aot.c): non-NULL while the instance runs compiled */
     struct aot_ictx *aot;
+    bool tier_pinned;          /* wasm_instance_set_tier chose: no automatic tier-up */
 };
 
 typedef struct wframe {
@@ -221,6 +222,10 @@ int wasm__call_host(wasm_store *s, wasm_func *f, wasm_instance *caller, uint64_t
 /* aot.c: the compiled tier */
 int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap);
 void wasm__aot_instance_free(wasm_instance *inst);
+/* default tier compiled: load m's library from the cache now, or build it
+ * in the background (instances move to it at their next outermost call) */
+void wasm__aot_start(wasm_module *m);
+void wasm__aot_tier_up(wasm_instance *inst);
 int wasm__aot_instrument(const wasm_module *m, ao_buf *out, ao_error *err);
 
 #endif

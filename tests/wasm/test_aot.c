@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h"
 #include "wasm/wasm.h"
@@ -401,6 +402,58 @@ static void store_tier_applies_at_instantiation(void **state)
     wasm_module_free(m);
 }
 
+/* With the compiled tier as default and the library not in the cache,
+ * wasm_module_new returns at once and builds it in the background; the
+ * instance runs interpreted, then moves to the compiled tier at an
+ * outermost call once the library is there - with the same results. */
+static void background_build_then_tier_up(void **state)
+{
+    (void)state;
+    char dir[] = "build/aot-test-bg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("AO_WASM_CACHE", dir, 1);
+    setenv("AO_WASM_AOT_OPT", "0", 1);
+    wasm_tier_set_default(WASM_TIER_COMPILED);
+    ao_error err = {0};
+    wasm_module *m;
+    assert_int_equal(wasm_module_new(C_WASM, sizeof C_WASM, &m, &err), AO_OK);
+    wasm_tier_set_default(WASM_TIER_INTERP);
+    wasm_store *s;
+    wasm_instance *inst;
+    wasm_trap trap;
+    assert_int_equal(wasm_store_new(&s, &err), AO_OK);
+    wasm_store_set_tier(s, WASM_TIER_COMPILED);
+    assert_int_equal(wasm_instantiate(s, m, NULL, 0, &inst, &trap, &err), AO_OK);
+    wasm_extern e;
+    assert_int_equal(wasm_instance_export(inst, "count", &e), AO_OK);
+    int interp_calls = 0, compiled_calls = 0;
+    for (int i = 0; i < 6000 && compiled_calls < 3; i++) {
+        wasm_val a = {.type = WASM_I32, .of.i32 = 100}, r;
+        wasm_store_set_gas_used(s, 0);
+        assert_int_equal(wasm_func_call(s, e.of.func, &a, 1, &r, 1, &trap, &err), AO_OK);
+        assert_int_equal(r.of.i32, 5050);
+        assert_true(wasm_store_gas_used(s) == 1204);
+        if (wasm_instance_tier(inst) == WASM_TIER_COMPILED)
+            compiled_calls++;
+        else
+            interp_calls++;
+        if (compiled_calls == 0) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(interp_calls > 0);      /* served by the interpreter meanwhile */
+    assert_int_equal(compiled_calls, 3);
+    assert_true(wasm_module_compiled(m));
+    wasm_store_free(s);
+    wasm_module_free(m);
+    unsetenv("AO_WASM_AOT_OPT");
+    unsetenv("AO_WASM_CACHE");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +462,7 @@ int main(void)
         cmocka_unit_test(host_calls_tables_memory_globals),
         cmocka_unit_test(memory64_stays_on_the_interpreter),
         cmocka_unit_test(store_tier_applies_at_instantiation),
+        cmocka_unit_test(background_build_then_tier_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

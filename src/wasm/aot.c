@@ -470,8 +470,9 @@ static void *bg_build(void *arg)
 void wasm__aot_start(wasm_module *m)
 {
     ao_error err;
+    const char *sync = getenv("AO_WASM_AOT_SYNC");
     pthread_mutex_lock(&load_mu);
-    int rc = compile_locked(m, NULL, false, &err);
+    int rc = compile_locked(m, NULL, sync && !strcmp(sync, "1"), &err);
     pthread_mutex_unlock(&load_mu);
     if (rc == AO_OK)
         return;

@@ -1202,10 +1202,10 @@ void wasm__destroy(struct wasm_module *m)
 {
     if (!m)
         return;
+    if (m->aot_free)           /* first: waits for a background build reading m */
+        m->aot_free(m);
     if (m->back_free)
         m->back_free(m);
-    if (m->aot_free)
-        m->aot_free(m);
     for (uint32_t i = 0; i < m->nimports; i++) {
         free(m->imports[i].module);
         free(m->imports[i].name);

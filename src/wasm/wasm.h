@@ -338,7 +338,8 @@ typedef struct wasm_aot_opts {
  * the compiled tier at its next outermost call once the library is built
  * (unless wasm_instance_set_tier chose its tier; wasm_module_free waits
  * for a build in progress). A module the tier does not take stays
- * interpreted. AO_WASM_CACHE is the default
+ * interpreted. AO_WASM_AOT_SYNC=1 builds in wasm_module_new instead (tests,
+ * tools). AO_WASM_CACHE is the default
  * cache directory (else $XDG_CACHE_HOME/ao/wasm, ~/.cache/ao/wasm, or
  * /tmp/ao-wasm); AO_WASM_AOT_OPT (0..3) the default C optimisation level. */
 wasm_tier wasm_tier_default(void);

@@ -23,7 +23,7 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$T" > "$out/interp" 2>&1
-AO_WASM_TIER=compiled AO_WASM_CACHE=build/aot-spec AO_WASM_AOT_OPT=0 "$T" > "$out/compiled" 2>&1
+AO_WASM_TIER=compiled AO_WASM_AOT_SYNC=1 AO_WASM_CACHE=build/aot-spec AO_WASM_AOT_OPT=0 "$T" > "$out/compiled" 2>&1
 pi=$(tail -1 "$out/interp")
 pc=$(tail -1 "$out/compiled")
 ncomp=$(grep -c '^compiled: ' "$out/compiled")

@@ -304,9 +304,14 @@ int main(void)
     printf("%-52s %10.3f %12.0f\n", "CU: replay from genesis (fresh CU, durable)", t_replay, msgs / t_replay);
     printf("%-52s %10.3f %12.0f\n", "V8: node host, same msgs (incl. startup)", t_v8, msgs / t_v8);
     printf("ratio CU/V8 (time per message, replay): %.2fx\n", (t_replay / msgs) / (t_v8 / msgs));
-    printf("one message on a live process: %.2f ms; on an evicted one: %.2f ms; cold resume: %.2f ms "
-           "(%llu evictions)\n", t_warm * 1e3, t_cold * 1e3, (t_cold - t_warm) * 1e3,
+    printf("one message on a live process: %.2f ms; on an evicted one: %.2f ms (difference %.2f ms, "
+           "%llu evictions)\n", t_warm * 1e3, t_cold * 1e3, (t_cold - t_warm) * 1e3,
            (unsigned long long)st.evictions);
+    ao_metric *mr = ao_metric_get("ao_cu_resumes_total", "", false);
+    ao_metric *mu = ao_metric_get("ao_cu_resume_microseconds_total", "", false);
+    if (mr && mu && ao_metric_value(mr) > 0)
+        printf("cold resume (checkpoint read, decompressed, instance made), mean of %lld: %.2f ms\n",
+               (long long)ao_metric_value(mr), (double)ao_metric_value(mu) / (double)ao_metric_value(mr) / 1e3);
     for (int i = 0; i < holders; i++) crypto_wallet_free(hw[i]);
     free(hw);
     free(ha);

@@ -18,7 +18,7 @@
 #define CU_SU_PAGE 1000
 #define CU_BATCH 512
 
-static ao_metric *m_evaluated, *m_errors;
+static ao_metric *m_evaluated, *m_errors, *m_resumes, *m_resume_us;
 
 /* ---------------------------------------------------------------- table */
 
@@ -91,6 +91,7 @@ static void set_live(cu *c, cu_proc *p, uint64_t bytes)
 
 static void update_live(cu *c, cu_proc *p)
 {
+    if (p->shadow) return;
     size_t len = 0;
     if (p->hp) {
         host_process_memory(p->hp, &len);
@@ -303,7 +304,20 @@ static int proc_resume(cu *c, cu_proc *p, ao_error *err)
     /* make room first: the new instance is about as big as the last one
      * of its module */
     enforce_budget(c, p, __atomic_load_n(&p->mod->last_size, __ATOMIC_RELAXED));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = cu_ckpt_resume(c, p, INT64_MAX, err);
+    if (rc == AO_OK) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ao_metric_add(m_resumes, 1);
+        ao_metric_add(m_resume_us, (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    }
+    if (rc != AO_OK && rc != AO_ENOTFOUND && rc != AO_ENOMEM) {
+        /* a lost or damaged checkpoint: the log rebuilds everything */
+        ao_log(AO_LOG_WARN, "cu", "%s: checkpoint unusable (%s); replaying from the process message", p->pid,
+               err ? err->msg : "");
+        rc = AO_ENOTFOUND;
+    }
     if (rc == AO_ENOTFOUND) {
         if (err) ao_err_clear(err);
         rc = host_process_new(p->mod->m, &p->mod->limits, &p->hp, err);
@@ -339,6 +353,10 @@ static void batch_clear(batch *b)
 static int batch_flush(cu *c, cu_proc *p, batch *b, ao_error *err)
 {
     if (!b->n) return AO_OK;
+    if (p->shadow) {
+        batch_clear(b);
+        return AO_OK;
+    }
     int rc = cu_store_put(c->store, p->pid, b->rows, b->n, err);
     if (rc == AO_OK) {
         pthread_mutex_lock(&c->mu);
@@ -438,6 +456,7 @@ static int run_crons(cu *c, cu_proc *p, int64_t until, bool incl, batch *b, ao_e
 
 static bool ckpt_due(cu *c, cu_proc *p)
 {
+    if (p->shadow) return false;
     uint32_t every = c->opt.checkpoint_every ? c->opt.checkpoint_every : 1000;
     uint32_t ms = c->opt.checkpoint_ms ? c->opt.checkpoint_ms : 60000;
     return p->dirty && (p->since_ckpt >= every || p->eval_ms_since_ckpt >= (int64_t)ms);
@@ -613,6 +632,9 @@ int cu_open(const cu_options *opt, cu **out, ao_error *err)
     if (!m_evaluated) {
         m_evaluated = ao_metric_get("ao_cu_messages_evaluated_total", "Messages evaluated by the CU", false);
         m_errors = ao_metric_get("ao_cu_message_errors_total", "Messages whose result is an Error", false);
+        m_resumes = ao_metric_get("ao_cu_resumes_total", "Processes made live from a checkpoint", false);
+        m_resume_us = ao_metric_get("ao_cu_resume_microseconds_total",
+                                    "Time spent making processes live from checkpoints", false);
     }
     cu *c = calloc(1, sizeof *c);
     if (!c) return ao_err_set(err, AO_ENOMEM, "cu: out of memory");
@@ -621,6 +643,7 @@ int cu_open(const cu_options *opt, cu **out, ao_error *err)
     c->opt.dir = c->dir;
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->mod_mu, NULL);
+    pthread_mutex_init(&c->zmu, NULL);
     pthread_cond_init(&c->work_cv, NULL);
     pthread_cond_init(&c->done_cv, NULL);
     c->table_size = 4096;
@@ -713,6 +736,8 @@ void cu_close(cu *c)
     pthread_cond_destroy(&c->done_cv);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->mod_mu);
+    pthread_mutex_destroy(&c->zmu);
+    free(c->zbuf);
     free(c->dir);
     free(c);
 }
@@ -758,6 +783,56 @@ int cu_checkpoint_all(cu *c, ao_error *err)
     free(ps);
     enforce_budget(c, NULL, 0);
     return rc;
+}
+
+/* ---------------------------------------------------------------- shadows */
+
+static void shadow_free(cu_proc *s)
+{
+    if (!s) return;
+    host_process_free(s->hp);
+    free(s->env_json);
+    free(s->cron_interval);
+    free(s->cron_tags_json);
+    free(s);
+}
+
+/* A copy of loaded p's configuration (the caller has claimed p). */
+static cu_proc *shadow_of(const cu_proc *p)
+{
+    cu_proc *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    snprintf(s->pid, sizeof s->pid, "%s", p->pid);
+    s->shadow = true;
+    s->loaded = true;
+    s->mod = p->mod;
+    snprintf(s->owner, sizeof s->owner, "%s", p->owner);
+    s->origin_ts = p->origin_ts;
+    s->origin_height = p->origin_height;
+    s->cron_every = p->cron_every;
+    s->cron_blocks = p->cron_blocks;
+    s->env_json = p->env_json ? strdup(p->env_json) : NULL;
+    s->cron_interval = p->cron_interval ? strdup(p->cron_interval) : NULL;
+    s->cron_tags_json = p->cron_tags_json ? strdup(p->cron_tags_json) : NULL;
+    if (!s->env_json || (p->cron_interval && !s->cron_interval) || (p->cron_tags_json && !s->cron_tags_json)) {
+        shadow_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Replay s privately to the state after the scheduled messages at or
+ * before to_ts, from the latest checkpoint at or before it. */
+static int shadow_replay(cu *c, cu_proc *s, int64_t to_ts, ao_error *err)
+{
+    int rc = cu_ckpt_resume(c, s, to_ts, NULL);
+    if (rc != AO_OK) {
+        rc = host_process_new(s->mod->m, &s->mod->limits, &s->hp, err);
+        if (rc != AO_OK) return rc;
+        s->started = false;
+        s->cron_next = s->cron_blocks ? s->origin_height + s->cron_every : s->origin_ts + s->cron_every;
+    }
+    return proc_run(c, s, to_ts, false, err);
 }
 
 /* ---------------------------------------------------------------- routes */
@@ -974,29 +1049,42 @@ static void unclaim(cu *c, cu_proc *p)
 int cu_state(cu *c, const char *pid, const char *to, ao_buf *memory, cu_state_meta *meta, ao_error *err)
 {
     if (!pid || !*pid) return ao_err_set(err, AO_EINVAL, "cu: process id required");
+    int64_t t = INT64_MAX;
+    if (to && *to) {
+        char *end;
+        long long v = strtoll(to, &end, 10);
+        if (*end || v < 0) return ao_err_set(err, AO_EINVAL, "cu: bad 'to' timestamp '%.32s'", to);
+        t = v;
+    }
     cu_proc *p;
     ao_buf tmp;
     ao_buf_init(&tmp);
     int rc = claim_latest(c, pid, &p, &tmp, err);
     ao_buf_free(&tmp);
     if (rc != AO_OK) return rc;
-    if (to && *to) {
-        char *end;
-        long long t = strtoll(to, &end, 10);
-        if (*end || t < p->last.timestamp) {
-            unclaim(c, p);
-            return ao_err_set(err, AO_EUNSUPPORTED, "cu: state at '%.32s' (before the latest) is not kept", to);
-        }
+    cu_proc *s = NULL;
+    host_process *hp = p->hp;
+    cu_order last = p->last;
+    if (t < p->sched_ts) {   /* an older state: replayed privately */
+        s = shadow_of(p);
+        unclaim(c, p);
+        p = NULL;
+        rc = s ? shadow_replay(c, s, t, err) : ao_err_set(err, AO_ENOMEM, "cu: out of memory");
+        if (rc == AO_OK && !s->started) rc = ao_err_set(err, AO_ENOTFOUND, "cu: no state of %s at %s", pid, to);
+        if (rc != AO_OK) { shadow_free(s); return rc; }
+        hp = s->hp;
+        last = s->last;
     }
     size_t len;
-    const uint8_t *m = host_process_memory(p->hp, &len);
+    const uint8_t *m = host_process_memory(hp, &len);
     rc = ao_buf_append(memory, m, len);
     if (meta) {
-        meta->timestamp = p->last.timestamp;
-        meta->ordinate = p->last.ordinate;
-        meta->block_height = p->last.block_height;
+        meta->timestamp = last.timestamp;
+        meta->ordinate = last.ordinate;
+        meta->block_height = last.block_height;
     }
-    unclaim(c, p);
+    if (p) unclaim(c, p);
+    shadow_free(s);
     return rc == AO_OK ? AO_OK : ao_err_set(err, rc, "cu: out of memory");
 }
 
@@ -1015,6 +1103,8 @@ int cu_dry_run(cu *c, const char *pid, const char *to, const char *msg_json, siz
     int rc = claim_latest(c, pid, &p, body, err);
     if (rc != AO_OK) { cJSON_Delete(in); ao_buf_free(&tmp); return rc; }
     host_process *hp = NULL;
+    cu_proc *shadow = NULL;
+    int64_t ts = -1;
     if (to && *to) {
         ao_buf sb;
         ao_buf_init(&sb);
@@ -1023,30 +1113,50 @@ int cu_dry_run(cu *c, const char *pid, const char *to, const char *msg_json, siz
         else if (c->opt.su.message(c->opt.su.ctx, pid, to, &sb, NULL) == AO_OK) {
             ao_buf_append_byte(&sb, 0);
             cJSON *j = cJSON_Parse((const char *)sb.data);
-            int64_t v;
-            if (!i64_tag(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "assignment"),
-                                                          "tags"), "Nonce", &v))
+            const cJSON *at = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "assignment"), "tags");
+            int64_t v, w;
+            if (!i64_tag(at, "Nonce", &v) && !i64_tag(at, "Timestamp", &w)) {
                 nonce = v;
+                ts = w;
+            }
             cJSON_Delete(j);
         }
         ao_buf_free(&sb);
-        if (nonce != p->last.ordinate) {
+        if (nonce == 0) ts = p->origin_ts;
+        if (nonce < 0 || nonce > p->last.ordinate) {
             unclaim(c, p);
             cJSON_Delete(in);
-            return ao_err_set(err, AO_EUNSUPPORTED, "cu: dry-run at '%.64s' (not the latest) is not kept", to);
+            return ao_err_set(err, AO_ENOTFOUND, "cu: dry-run 'to' %.64s is not a message of %s", to, pid);
+        }
+        if (nonce != p->last.ordinate || p->last.cron) {   /* an older state: replayed privately */
+            shadow = shadow_of(p);
+            if (!shadow) rc = ao_err_set(err, AO_ENOMEM, "cu: out of memory");
         }
     }
-    size_t mlen;
-    const uint8_t *mem = host_process_memory(p->hp, &mlen);
-    rc = host_process_new_from_memory(p->mod->m, &p->mod->limits, mem, mlen, &hp, err);
     char *env = p->env_json ? strdup(p->env_json) : NULL;
     cu_order last = p->last;
     char owner[AO_ADDRESS_MAX];
     snprintf(owner, sizeof owner, "%s", p->owner);
+    if (!shadow && rc == AO_OK) {
+        size_t mlen;
+        const uint8_t *mem = host_process_memory(p->hp, &mlen);
+        rc = host_process_new_from_memory(p->mod->m, &p->mod->limits, mem, mlen, &hp, err);
+    }
     unclaim(c, p);
+    if (shadow && rc == AO_OK) {
+        rc = shadow_replay(c, shadow, ts, err);
+        if (rc == AO_OK) {
+            hp = shadow->hp;
+            shadow->hp = NULL;
+            last = shadow->last;
+        }
+        shadow_free(shadow);
+        shadow = NULL;
+    }
     if (rc != AO_OK || !env) {
         free(env);
         host_process_free(hp);
+        shadow_free(shadow);
         cJSON_Delete(in);
         return rc != AO_OK ? rc : ao_err_set(err, AO_ENOMEM, "cu: out of memory");
     }

@@ -80,7 +80,10 @@ int cu_ckpt_write(cu *c, cu_proc *p, ao_error *err)
     r.mem_len = len;
     snprintf(r.hash_chain, sizeof r.hash_chain, "%s", p->last.hash_chain);
     snprintf(r.module, sizeof r.module, "%s", p->mod->id);
-    sha_b64(mem, len, r.sha256);
+    /* SHA-256 of the memory only for the data layer's tag (a local resume
+     * checks the zstd frame's checksum): hashing 16+ MiB per checkpoint is
+     * the largest cost of an eviction otherwise */
+    if (c->opt.checkpoint_to_data) sha_b64(mem, len, r.sha256);
     size_t bound = ZSTD_compressBound(len);
     uint8_t *z = malloc(bound);
     if (!z) return ao_err_set(err, AO_ENOMEM, "cu: out of memory for a checkpoint");
@@ -216,7 +219,11 @@ int cu_ckpt_resume(cu *c, cu_proc *p, int64_t before, ao_error *err)
     int lrc = cu_store_latest_ckpt(c->store, p->pid, before, &local, err);
     if (lrc != AO_OK && lrc != AO_ENOTFOUND) return lrc;
     if (lrc == AO_OK && strcmp(local.module, p->mod->id) != 0) lrc = AO_ENOTFOUND;
-    int frc = find_foreign(c, p, before, &foreign, NULL);
+    /* a process this CU evicted itself resumes from its own checkpoint of
+     * the state it had; the data layer is asked only otherwise */
+    bool own_latest = lrc == AO_OK && p->started && local.ordinate == p->last.ordinate &&
+                      local.cron == p->last.cron && local.timestamp == p->last.timestamp;
+    int frc = own_latest ? AO_ENOTFOUND : find_foreign(c, p, before, &foreign, NULL);
     if (lrc != AO_OK && frc != AO_OK) return ao_err_set(err, AO_ENOTFOUND, "cu: no checkpoint of %s", p->pid);
     bool use_foreign = frc == AO_OK && (lrc != AO_OK || later(&foreign, &local));
     cu_ckpt_row *r = use_foreign ? &foreign : &local;
@@ -237,25 +244,36 @@ int cu_ckpt_resume(cu *c, cu_proc *p, int64_t before, ao_error *err)
         return ao_err_set(err, AO_EFORMAT, "cu: checkpoint %s of %s is not a zstd frame of %llu bytes", r->file,
                           p->pid, (unsigned long long)r->mem_len);
     }
-    uint8_t *mem = malloc(n ? n : 1);
-    if (!mem) { ao_buf_free(&z); return ao_err_set(err, AO_ENOMEM, "cu: out of memory"); }
+    /* one reusable buffer (its pages stay mapped: no page faults per resume) */
+    pthread_mutex_lock(&c->zmu);
+    if (c->zbuf_cap < n) {
+        free(c->zbuf);
+        c->zbuf = malloc(n ? n : 1);
+        c->zbuf_cap = c->zbuf ? n : 0;
+    }
+    uint8_t *mem = c->zbuf;
+    if (!mem) {
+        pthread_mutex_unlock(&c->zmu);
+        ao_buf_free(&z);
+        return ao_err_set(err, AO_ENOMEM, "cu: out of memory");
+    }
     size_t got = ZSTD_decompress(mem, n, z.data, z.len);
     ao_buf_free(&z);
     char sha[80];
     if (ZSTD_isError(got) || got != n) {
-        free(mem);
+        pthread_mutex_unlock(&c->zmu);
         return ao_err_set(err, AO_EFORMAT, "cu: checkpoint %s of %s does not decompress", r->file, p->pid);
     }
     /* a foreign checkpoint must hash to its SHA-256 tag; a local one is
      * covered by the zstd frame's checksum */
     if (use_foreign) sha_b64(mem, n, sha);
     if (use_foreign && strcmp(sha, r->sha256) != 0) {
-        free(mem);
+        pthread_mutex_unlock(&c->zmu);
         return ao_err_set(err, AO_EVERIFY, "cu: checkpoint %s of %s: SHA-256 mismatch", r->file, p->pid);
     }
     host_process *hp = NULL;
     rc = host_process_new_from_memory(p->mod->m, &p->mod->limits, mem, n, &hp, err);
-    free(mem);
+    pthread_mutex_unlock(&c->zmu);
     if (rc != AO_OK) return rc;
     host_process_free(p->hp);
     p->hp = hp;

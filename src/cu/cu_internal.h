@@ -147,6 +147,9 @@ typedef struct cu_proc {
     uint32_t since_ckpt;
     int64_t eval_ms_since_ckpt;
     bool dirty;                          /* evaluated since the checkpoint */
+    bool shadow;                         /* a private replay (state/dry-run
+                                            at an older message): nothing
+                                            stored, not counted, not listed */
 } cu_proc;
 
 struct cu {
@@ -170,6 +173,9 @@ struct cu {
     uint64_t lru_clock;
     uint64_t live_bytes, live_procs;
     uint64_t evictions, checkpoints, evaluated;
+    pthread_mutex_t zmu;                 /* the resume buffer */
+    uint8_t *zbuf;
+    size_t zbuf_cap;
 };
 
 /* Write a checkpoint of p's current memory (locally; to the data layer if

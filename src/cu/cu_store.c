@@ -2,8 +2,10 @@
  * cu_store.c - DIR/cu.db, the Compute Unit's SQLite store (WAL,
  * synchronous=FULL unless no_fsync): one row per evaluated message (its
  * result JSON and ordering keys: timestamp, ordinate = nonce, cron index)
- * and the checkpoint index. A batch of results is one transaction, so one
- * fsync covers many messages (group commit). Also the /results cursors.
+ * and the checkpoint index. Results are committed in groups: every batch
+ * waiting while a commit runs goes into the next transaction together
+ * (one fsync for many messages of many processes). Also the /results
+ * cursors.
  *
  *   CREATE TABLE results(pid TEXT, ts INTEGER, ordinate INTEGER,
  *     cron INTEGER, cron_label TEXT, msg_id TEXT, block_height INTEGER,
@@ -21,10 +23,25 @@
 
 #include "cu/cu_internal.h"
 
+/* One caller's rows waiting for a commit. */
+typedef struct put_req {
+    const char *pid;
+    const cu_result_row *rows;
+    size_t n;
+    bool done;
+    int rc;
+    ao_error err;
+    struct put_req *next;
+} put_req;
+
 struct cu_store {
     sqlite3 *db;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;          /* the connection */
     sqlite3_stmt *ins, *by_nonce, *ins_ckpt, *ckpt;
+    pthread_mutex_t qmu;         /* group commit: waiting puts */
+    pthread_cond_t qcv;
+    put_req *pending;
+    bool committing;
 };
 
 static int db_err(cu_store *s, ao_error *err, const char *what)
@@ -43,6 +60,8 @@ int cu_store_open(const char *dir, bool no_fsync, cu_store **out, ao_error *err)
     cu_store *s = calloc(1, sizeof *s);
     if (!s) return ao_err_set(err, AO_ENOMEM, "cu: out of memory");
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
     char path[4096];
     snprintf(path, sizeof path, "%s/cu.db", dir);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -97,47 +116,84 @@ void cu_store_close(cu_store *s)
     sqlite3_finalize(s->ckpt);
     if (s->db) sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
     free(s);
 }
 
-int cu_store_put(cu_store *s, const char *pid, const cu_result_row *rows, size_t n, ao_error *err)
+/* Commit a list of requests in one transaction (one fsync). */
+static int commit_group(cu_store *s, put_req *list, ao_error *err)
 {
-    if (n == 0) return AO_OK;
     pthread_mutex_lock(&s->mu);
     int rc = AO_OK;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_err(s, err, "begin");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        const cu_result_row *r = &rows[i];
-        sqlite3_reset(s->ins);
-        sqlite3_bind_text(s->ins, 1, pid, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s->ins, 2, r->ord.timestamp);
-        sqlite3_bind_int64(s->ins, 3, r->ord.ordinate);
-        sqlite3_bind_int64(s->ins, 4, r->ord.cron);
-        if (r->cron_label) sqlite3_bind_text(s->ins, 5, r->cron_label, -1, SQLITE_STATIC);
-        else sqlite3_bind_null(s->ins, 5);
-        if (r->ord.msg_id[0]) sqlite3_bind_text(s->ins, 6, r->ord.msg_id, -1, SQLITE_STATIC);
-        else sqlite3_bind_null(s->ins, 6);
-        sqlite3_bind_int64(s->ins, 7, r->ord.block_height);
-        sqlite3_bind_text(s->ins, 8, r->json, -1, SQLITE_STATIC);
-        if (sqlite3_step(s->ins) != SQLITE_DONE) {
-            rc = db_err(s, err, "insert result");
+    for (put_req *q = list; q && rc == AO_OK; q = q->next)
+        for (size_t i = 0; i < q->n; i++) {
+            const cu_result_row *r = &q->rows[i];
             sqlite3_reset(s->ins);
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            goto out;
+            sqlite3_bind_text(s->ins, 1, q->pid, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s->ins, 2, r->ord.timestamp);
+            sqlite3_bind_int64(s->ins, 3, r->ord.ordinate);
+            sqlite3_bind_int64(s->ins, 4, r->ord.cron);
+            if (r->cron_label) sqlite3_bind_text(s->ins, 5, r->cron_label, -1, SQLITE_STATIC);
+            else sqlite3_bind_null(s->ins, 5);
+            if (r->ord.msg_id[0]) sqlite3_bind_text(s->ins, 6, r->ord.msg_id, -1, SQLITE_STATIC);
+            else sqlite3_bind_null(s->ins, 6);
+            sqlite3_bind_int64(s->ins, 7, r->ord.block_height);
+            sqlite3_bind_text(s->ins, 8, r->json, -1, SQLITE_STATIC);
+            if (sqlite3_step(s->ins) != SQLITE_DONE) {
+                rc = db_err(s, err, "insert result");
+                break;
+            }
         }
-    }
     sqlite3_reset(s->ins);
     sqlite3_clear_bindings(s->ins);
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (rc != AO_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    else if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_err(s, err, "commit");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* Group commit: the first caller to find no commit running commits every
+ * request waiting at that moment; the others wait for theirs. */
+int cu_store_put(cu_store *s, const char *pid, const cu_result_row *rows, size_t n, ao_error *err)
+{
+    if (n == 0) return AO_OK;
+    put_req me = {.pid = pid, .rows = rows, .n = n};
+    pthread_mutex_lock(&s->qmu);
+    me.next = s->pending;
+    s->pending = &me;
+    while (!me.done) {
+        if (s->committing) {
+            pthread_cond_wait(&s->qcv, &s->qmu);
+            continue;
+        }
+        s->committing = true;
+        put_req *list = s->pending;
+        s->pending = NULL;
+        pthread_mutex_unlock(&s->qmu);
+        ao_error e = {0};
+        int rc = commit_group(s, list, &e);
+        pthread_mutex_lock(&s->qmu);
+        for (put_req *q = list; q; q = q->next) {
+            q->rc = rc;
+            q->err = e;
+            q->done = true;
+        }
+        s->committing = false;
+        pthread_cond_broadcast(&s->qcv);
+    }
+    pthread_mutex_unlock(&s->qmu);
+    if (me.rc != AO_OK && err) *err = me.err;
+    return me.rc;
 }
 
 int cu_store_get_by_nonce(cu_store *s, const char *pid, int64_t nonce, ao_buf *json, ao_error *err)

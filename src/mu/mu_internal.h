@@ -74,10 +74,12 @@ struct mu {
     sqlite3 *db;
     sqlite3_stmt *st_insert, *st_claim, *st_done, *st_retry, *st_dead, *st_next;
     uint64_t pending;           /* rows in state 0 */
+    ao_metric *depth;           /* ao_mu_queue_depth gauge = pending */
     int sync_full;              /* current PRAGMA synchronous: 1 FULL, 0 OFF, -1 unknown */
     int64_t *running;           /* rowids being worked on */
     size_t nrunning;
     bool stop;
+    int64_t stall_until;        /* mono ms: mu.db failed, claim nothing before */
     pthread_t *threads;
     size_t nthreads;
     pthread_t cron_thread;
@@ -138,6 +140,8 @@ int mu_q_mark_dead(mu *m, int64_t rowid, uint32_t attempts, const char *reason,
 /* The Spawned notice of a dead spawn dies with it. */
 int mu_q_kill_notice(mu *m, const mu_job *spawn, ao_error *err);
 int mu_q_count_pending(mu *m, uint64_t *out, ao_error *err);
+/* Publishes m->pending as the ao_mu_queue_depth gauge. */
+void mu_q_gauge(mu *m);
 int mu_q_dead_json(mu *m, ao_buf *body, ao_error *err);
 int mu_q_monitor_add(mu *m, const char *pid, const uint8_t *raw, size_t len, ao_error *err);
 int mu_q_monitor_del(mu *m, const char *pid, ao_error *err);

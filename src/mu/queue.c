@@ -157,7 +157,18 @@ int mu_q_open(mu *m, ao_error *err)
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         if (sqlite3_prepare_v2(m->db, stmts[i].sql, -1, stmts[i].st, NULL) != SQLITE_OK)
             return sql_err(m, err, "prepare");
-    return mu_q_count_pending(m, &m->pending, err);
+    rc = mu_q_count_pending(m, &m->pending, err);
+    mu_q_gauge(m);
+    return rc;
+}
+
+void mu_q_gauge(mu *m)
+{
+    if (!m->depth)
+        m->depth = ao_metric_get("ao_mu_queue_depth", "MU jobs not yet done (pushes, cranks)",
+                                 true);
+    if (m->depth)
+        ao_metric_set(m->depth, (int64_t)m->pending);
 }
 
 void mu_q_close(mu *m)
@@ -251,8 +262,10 @@ int mu_q_insert_all(mu *m, const mu_jobs *js, ao_error *err)
         return rc;
     }
     rc = mu_q_commit(m, err);
-    if (rc == AO_OK)
+    if (rc == AO_OK) {
         m->pending += added;
+        mu_q_gauge(m);
+    }
     return rc;
 }
 

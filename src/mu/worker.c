@@ -68,9 +68,11 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
             return;
         }
         /* Could not record it: the job stays pending and runs again (its
-         * pushes are idempotent by id). */
+         * pushes are idempotent by id), after a pause so that a failing
+         * disk does not turn into a loop of re-posts. */
         ao_log(AO_LOG_ERROR, MU_UNIT, "recording %s/%s done failed: %s", j->source, j->kind,
                e.msg);
+        m->stall_until = ao_mono_ms() + 1000;
         rc = AO_EIO;
         reason = "recording the outcome failed";
     }
@@ -88,8 +90,10 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
         ao_metric_add(ao_metric_get("ao_mu_push_retries_total",
                                     "Pushes and pulls retried after a failure", false), 1);
         mu_q_durable(m, false);
-        if (mu_q_mark_retry(m, j->rowid, attempts, ao_now_ms() + (int64_t)delay, reason, &e))
+        if (mu_q_mark_retry(m, j->rowid, attempts, ao_now_ms() + (int64_t)delay, reason, &e)) {
             ao_log(AO_LOG_ERROR, MU_UNIT, "recording a retry failed: %s", e.msg);
+            m->stall_until = ao_mono_ms() + (int64_t)delay;
+        }
         return;
     }
     ao_log(AO_LOG_WARN, MU_UNIT, "dead letter: %s %s (%s/%lld, process %s) after %u attempts: %s",
@@ -112,6 +116,7 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
             m->pending--;
     } else {
         ao_log(AO_LOG_ERROR, MU_UNIT, "recording a dead letter failed: %s", e.msg);
+        m->stall_until = ao_mono_ms() + 1000;
     }
 }
 
@@ -123,7 +128,16 @@ static void *worker_main(void *arg)
         mu_job j;
         int64_t wake = 0;
         ao_error e = {0};
+        int64_t stall = m->stall_until - ao_mono_ms();
+        if (stall > 0) {
+            struct timespec ts;
+            deadline_in(&ts, stall);
+            pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+            continue;
+        }
         int got = mu_q_claim(m, ao_now_ms(), &j, &wake, &e);
+        if (got < 0)
+            m->stall_until = ao_mono_ms() + 1000;
         if (got <= 0) {
             if (got < 0)
                 ao_log(AO_LOG_ERROR, MU_UNIT, "queue: %s", e.msg);
@@ -147,6 +161,7 @@ static void *worker_main(void *arg)
 
         pthread_mutex_lock(&m->lock);
         finish(m, &j, rc, &why, &next);
+        mu_q_gauge(m);
         running_del(m, j.rowid);
         pthread_cond_broadcast(&m->cond);
         mu_jobs_free(&next);
@@ -215,6 +230,7 @@ static int poll_one(mu *m, const char *pid, const char *cursor, bool *more)
             mu_q_rollback(m);
         if (r == AO_OK) {
             m->pending += added;
+            mu_q_gauge(m);
             pthread_cond_broadcast(&m->cond);
             const cJSON *pi = cJSON_GetObjectItemCaseSensitive(root, "pageInfo");
             *more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pi, "hasNextPage"));

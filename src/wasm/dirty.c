@@ -77,6 +77,8 @@ static bool undo_save(wasm_memory *mem, size_t pg)
     u->ent[u->n].mem = mem;
     u->ent[u->n].pg = pg;
     u->n++;
+    if (u->n > u->hw)
+        u->hw = u->n;
     return true;
 }
 
@@ -467,6 +469,13 @@ void wasm__undo_drop(wasm_memory *mem)
         k++;
     }
     u->n = k;
+    /* a large message's pre-images are not kept resident: beyond 8 MiB
+     * the log's pages go back to the system once it is empty */
+    size_t keep = (size_t)8 << 20 >> g_shift;
+    if (u->n == 0 && u->hw > keep) {
+        madvise(u->data + (keep << g_shift), (u->cap - keep) << g_shift, MADV_DONTNEED);
+        u->hw = keep;
+    }
     mem->txn_log = NULL;
     if (t_hint == (unsigned)mem->track_slot)
         t_hint = 0;

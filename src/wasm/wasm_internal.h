@@ -92,6 +92,7 @@ typedef struct wasm_undo {
     uint8_t *data;             /* cap tracking pages (mmap, reserve only) */
     struct wasm_undo_ent { wasm_memory *mem; size_t pg; } *ent;
     size_t n, cap;
+    size_t hw;                 /* most entries used since the last trim */
 } wasm_undo;
 
 struct wasm_table {

@@ -478,6 +478,85 @@ static void state_returns_memory_and_meta(void **state)
     ao_buf_free(&m);
 }
 
+static void damaged_checkpoints_rebuild_from_the_log(void **state)
+{
+    (void)state;
+    char pid[44], id[44];
+    spawn(pid);
+    expect_eval(pid, "W = 41; return W", "41");
+    assert_int_equal(cu_checkpoint_all(F.c, NULL), AO_OK);
+    cu_stats st;
+    cu_get_stats(F.c, &st);
+    assert_true(st.checkpoints >= 1);
+    cu_close(F.c);
+    /* the checkpoint files are damaged (cu.db still names them) */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "for f in %s/cu/checkpoints/*; do echo damaged > $f; done", F.dir);
+    assert_int_equal(system(cmd), 0);
+    cu_options o;
+    memset(&o, 0, sizeof o);
+    o.no_fsync = true;
+    assert_int_equal(open_cu(&o), AO_OK);
+    eval_msg(pid, "W + 1", id);
+    cJSON *r = result(pid, id);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "Output"), "data")->valuestring, "42");
+    cJSON_Delete(r);
+}
+
+static void state_and_dry_run_at_an_older_message(void **state)
+{
+    (void)state;
+    char pid[44], id2[44];
+    spawn(pid);
+    expect_eval(pid, "A = 1; return A", "1");
+    assert_int_equal(cu_checkpoint_all(F.c, NULL), AO_OK);   /* a checkpoint before the target */
+    eval_msg(pid, "A = 2; return A", id2);
+    cJSON_Delete(result(pid, id2));
+    int64_t ts2 = F.ts;
+    ao_buf s2, old;
+    ao_buf_init(&s2);
+    ao_buf_init(&old);
+    cu_state_meta m2, mo;
+    assert_int_equal(cu_state(F.c, pid, NULL, &s2, &m2, NULL), AO_OK);
+    expect_eval(pid, "A = 3; return A", "3");
+    char to[32];
+    snprintf(to, sizeof to, "%lld", (long long)ts2);
+    ao_error err = {0};
+    int rc = cu_state(F.c, pid, to, &old, &mo, &err);
+    if (rc) fprintf(stderr, "cu_state to: %s\n", err.msg);
+    assert_int_equal(rc, AO_OK);
+    assert_int_equal(mo.ordinate, m2.ordinate);
+    assert_int_equal(mo.timestamp, ts2);
+    assert_int_equal(old.len, s2.len);
+    assert_true(memcmp(old.data, s2.data, s2.len) == 0);
+    ao_buf_free(&s2);
+    ao_buf_free(&old);
+    /* dry-run at the second message sees A = 2; at the latest A = 3 */
+    char body[256];
+    snprintf(body, sizeof body, "{\"Owner\":\"%s\",\"Data\":\"A\",\"Tags\":[{\"name\":\"Action\",\"value\":\"Eval\"}]}",
+             F.owner_addr);
+    ao_buf b;
+    ao_buf_init(&b);
+    rc = cu_dry_run(F.c, pid, id2, body, strlen(body), &b, &err);
+    if (rc) fprintf(stderr, "dry-run to: %s\n", err.msg);
+    assert_int_equal(rc, AO_OK);
+    ao_buf_append_byte(&b, 0);
+    assert_non_null(strstr((const char *)b.data, "\"data\":\"2\""));
+    ao_buf_reset(&b);
+    assert_int_equal(cu_dry_run(F.c, pid, NULL, body, strlen(body), &b, NULL), AO_OK);
+    ao_buf_append_byte(&b, 0);
+    assert_non_null(strstr((const char *)b.data, "\"data\":\"3\""));
+    ao_buf_free(&b);
+    /* nothing of the replays was stored: the process and three Evals */
+    ao_buf_init(&b);
+    assert_int_equal(cu_results(F.c, pid, NULL, NULL, NULL, NULL, &b, NULL), AO_OK);
+    ao_buf_append_byte(&b, 0);
+    cJSON *j = cJSON_Parse((const char *)b.data);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "edges")), 4);
+    cJSON_Delete(j);
+    ao_buf_free(&b);
+}
+
 static void busy_when_evaluation_is_slow(void **state)
 {
     (void)state;
@@ -594,6 +673,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(results_pages_with_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_sees_latest_state_and_persists_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(state_returns_memory_and_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(damaged_checkpoints_rebuild_from_the_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(state_and_dry_run_at_an_older_message, setup, teardown),
         cmocka_unit_test_setup_teardown(busy_when_evaluation_is_slow, setup, teardown),
         cmocka_unit_test_setup_teardown(cron_messages_between_scheduled_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(block_cron_ticks_on_every_nth_block, setup, teardown),

@@ -13,9 +13,12 @@
 
 #include "cu_fake_su.h"
 
-#define NPROC 20
-#define NMSG 50
+/* 20 x 50 by default; CU_DET_PROCS / CU_DET_MSGS (up to 100 x 100) run the
+ * issue's full acceptance size (slow, by hand) */
+#define MAXPROC 100
+#define MAXMSG 100
 #define NLATE 10   /* the last NLATE messages come after A's checkpoints */
+static int NPROC = 20, NMSG = 50;
 
 static char g_dir[64];
 static weave *g_w;
@@ -23,8 +26,8 @@ static weave_client g_data;
 static crypto_wallet *g_owner, *g_other, *g_wa, *g_wb, *g_wc;
 static char g_module[44];
 static fsu g_su;
-static char g_pid[NPROC][44];
-static char g_ids[NPROC][NMSG][44];
+static char g_pid[MAXPROC][44];
+static char g_ids[MAXPROC][MAXMSG][44];
 static int64_t g_ts = 1700000000000LL;
 static uint64_t g_rng = 0x9E3779B97F4A7C15ULL;
 
@@ -125,6 +128,10 @@ static void same_state(cu *a, cu *b, int p)
 static void three_cus_agree_on_every_result_and_state(void **state)
 {
     (void)state;
+    if (getenv("CU_DET_PROCS")) NPROC = atoi(getenv("CU_DET_PROCS"));
+    if (getenv("CU_DET_MSGS")) NMSG = atoi(getenv("CU_DET_MSGS"));
+    assert_true(NPROC >= 1 && NPROC <= MAXPROC && NMSG > NLATE && NMSG <= MAXMSG);
+    fprintf(stderr, "%d processes x %d messages, 3 CUs\n", NPROC, NMSG);
     snprintf(g_dir, sizeof g_dir, "/tmp/ao-cu-det-XXXXXX");
     assert_non_null(mkdtemp(g_dir));
     char wd[128];
@@ -159,7 +166,7 @@ static void three_cus_agree_on_every_result_and_state(void **state)
     /* A: 2 workers, checkpoints every 7, a budget of ~3 live processes */
     cu *a = open_cu("a", g_wa, 2, 7, 3 * 8 * 1024 * 1024, true, NULL, 0);
     cu *b = open_cu("b", g_wb, 1, 0, 0, false, NULL, 0);
-    char *ra[NPROC][NMSG];
+    static char *ra[MAXPROC][MAXMSG];
     /* ask A for every result, last message first for half the processes */
     for (int p = 0; p < NPROC; p++) {
         if (p % 2) free(get_result(a, p, g_ids[p][NMSG - NLATE - 1]));
@@ -190,7 +197,7 @@ static void three_cus_agree_on_every_result_and_state(void **state)
     /* an untrusting fresh CU has nothing but genesis */
     cu *d = open_cu("d", g_wb, 2, 0, 0, false, NULL, 0);
     int errors = 0, sends = 0;
-    char *rc_late[NPROC][NLATE];
+    static char *rc_late[MAXPROC][NLATE];
     for (int p = 0; p < NPROC; p++) {
         /* C starts from A's latest checkpoint: the early results are not its */
         ao_buf tmp;

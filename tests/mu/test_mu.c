@@ -960,6 +960,8 @@ static void restart_resumes_with_same_bytes(void **state)
         usleep(10000);
     assert_true(f->su.post_calls >= 3);
     assert_true(mu_pending(f->m) >= 1);
+    assert_int_equal(ao_metric_value(ao_metric_get("ao_mu_queue_depth", "t", true)),
+                     (int64_t)mu_pending(f->m));
     mu_close(f->m);
     f->m = NULL;
     char first[44];

@@ -232,6 +232,12 @@ static void ensure_installed(void)
     pthread_mutex_unlock(&g_lock);
 }
 
+void wasm__track_handler_check(void)
+{
+    if (g_installed)
+        ensure_installed();
+}
+
 static int slot_claim(wasm_memory *mem)
 {
     for (unsigned i = 0; i < TRACK_SLOTS; i++) {

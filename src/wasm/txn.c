@@ -175,6 +175,10 @@ int wasm_instance_txn_begin(wasm_instance *inst, ao_error *err)
     int rc = small_save(inst, err);
     if (rc)
         return rc;
+    /* a test framework or the program may have put its own SIGSEGV handler
+     * in front since the last message: ours must see this one's faults */
+    if (m->nmems > m->nmems_imported)
+        wasm__track_handler_check();
     uint32_t i;
     for (i = m->nmems_imported; i < m->nmems; i++) {
         wasm_memory *mem = inst->mems[i];

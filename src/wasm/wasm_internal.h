@@ -183,6 +183,7 @@ bool wasm__functype_eq(const wasm_functype *a, const wasm_functype *b);
 /* dirty.c: write tracking of memories by page protection */
 unsigned wasm__track_shift(void);                 /* log2 of the tracking page size */
 int wasm__track_start(wasm_memory *mem);          /* protect all, clear marks */
+void wasm__track_handler_check(void);             /* our SIGSEGV handler in front again */
 void wasm__track_stop(wasm_memory *mem);          /* unprotect; next delta is whole */
 void wasm__track_release(wasm_memory *mem);       /* before the memory is unmapped */
 void wasm__track_moved(wasm_memory *mem);         /* after data/reserved changed */

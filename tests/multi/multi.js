@@ -11,7 +11,10 @@
 //      (the MU retries with backoff) and the schedules agree again;
 //   3. kill -9 of CU1 (the MU's CU) in the middle of the exchange: CU2
 //      keeps serving; after the restart every Ping gets its Pong;
-//   4. bad flags and a bad config file exit 2 with a clear message; the
+//   4. SU2 restarts on another port: its new Scheduler-Location record is
+//      followed by the MU and both CUs (their cached URL fails, they look
+//      it up again);
+//   5. bad flags and a bad config file exit 2 with a clear message; the
 //      units answer /health and /metrics and stop on SIGTERM with code 0.
 // Usage: node multi.js AO_BINARY REPO WORKDIR. Prints "N passed, N failed".
 'use strict';
@@ -288,8 +291,19 @@ async function main() {
     await restart('cu1');
     check('after CU1 restarts, every Ping got its Pong (9)', await waitValue(A, 'Pongs', '9', cu1.url, 120));
     check('B received all 9 Pings exactly once', await waitValue(B, 'Pings', '9', cu2.url, 60));
+    // ---- SU2 moves to another port: a new Scheduler-Location is followed ----
+    const oldUrl = procs.su2.url;
+    procs.su2.child.kill('SIGTERM');
+    await waitExit(procs.su2, 30000);
+    const anyPort = procs.su2.args.map((a, i, all) => (all[i - 1] === '--port' ? '0' : a));
+    await start('su2', anyPort, 'ready');   // --port 0: a new free port
+    check('SU2 restarted on another port', procs.su2.url !== oldUrl, procs.su2.url);
+    await ping(2);
+    check('after SU2 moved, the MU and the CUs follow its new Scheduler-Location (11 Pongs)',
+          await waitValue(A, 'Pongs', '11', cu1.url, 120));
+    check('B received all 11 Pings exactly once, read from CU2', await waitValue(B, 'Pings', '11', cu2.url, 60));
     await compareCus(su1.url, A, 'after the kills');
-    await compareCus(su2.url, B, 'after the kills');
+    await compareCus(procs.su2.url, B, 'after the kills');
 
     // ---- clean stops ----
     for (const n of ['mu', 'cu1', 'cu2', 'su1', 'su2', 'gw']) {

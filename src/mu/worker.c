@@ -201,8 +201,15 @@ static int poll_one(mu *m, const char *pid, const char *cursor, bool *more)
     cJSON_ArrayForEach(edge, edges) {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(edge, "cursor");
         cJSON *node = cJSON_GetObjectItemCaseSensitive(edge, "node");
-        if (!cJSON_IsString(c) || !cJSON_IsObject(node))
+        if (!cJSON_IsString(c))
             continue;
+        if (!cJSON_IsObject(node)) {
+            /* nothing to push, but move past it */
+            ao_log(AO_LOG_WARN, MU_UNIT, "cron of %s: edge %s has no result", pid,
+                   c->valuestring);
+            last = c->valuestring;
+            continue;
+        }
         char src[512];
         snprintf(src, sizeof src, "cron:%s", c->valuestring);
         cJSON *copy = cJSON_Duplicate(node, 1);

@@ -330,7 +330,56 @@ static void module_limits_and_format_are_checked(void **state)
     assert_int_equal(cu_result(F.c, p2, p2, true, &b, &err), AO_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "wasm64-unknown-nothing"));
     assert_int_equal(cu_result(F.c, "NOPE", "NOPE", true, &b, &err), AO_ENOTFOUND);
+    /* Compute-Limit above the CU's maximum (9e12) */
+    char m3[44], p3[44];
+    assert_int_equal(fsu_put_module(F.w, F.owner, "emscripten-3.1.6", NULL, "10000000000000", m3), 0);
+    spawn_with(m3, NULL, p3);
+    assert_int_equal(cu_result(F.c, p3, p3, true, &b, &err), AO_ELIMIT);
+    assert_non_null(strstr(err.msg, "Compute-Limit"));
+    /* an Input-Encoding this CU does not speak */
+    char m4[44], p4[44];
+    ao_buf wasm, raw;
+    ao_buf_init(&wasm);
+    ao_buf_init(&raw);
+    assert_int_equal(ao_file_read(getenv("AO_AOS_WASM") ? getenv("AO_AOS_WASM") : "build/aos.wasm", &wasm, NULL), AO_OK);
+    ktag kt[] = {{"Data-Protocol", "ao"}, {"Type", "Module"}, {"Module-Format", "emscripten-3.1.6"},
+                 {"Input-Encoding", "CBOR-9"}, {"Output-Encoding", "JSON-1"}, {NULL, NULL}};
+    assert_int_equal(fsu_sign(F.owner, kt, NULL, wasm.data, wasm.len, &raw), AO_OK);
+    weave_put_result pr;
+    assert_int_equal(weave_put(F.w, raw.data, raw.len, 0, &pr, NULL), AO_OK);
+    snprintf(m4, sizeof m4, "%s", pr.id);
+    ao_buf_free(&wasm);
+    ao_buf_free(&raw);
+    spawn_with(m4, NULL, p4);
+    assert_int_equal(cu_result(F.c, p4, p4, true, &b, &err), AO_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "CBOR-9"));
     ao_buf_free(&b);
+}
+
+static void checkpoint_after_evaluation_time(void **state)
+{
+    (void)state;
+    cu_close(F.c);
+    cu_options o;
+    memset(&o, 0, sizeof o);
+    o.no_fsync = true;
+    o.checkpoint_every = 1000000;
+    o.checkpoint_ms = 1;   /* any evaluation is long enough */
+    assert_int_equal(open_cu(&o), AO_OK);
+    char pid[44];
+    spawn(pid);
+    cu_stats st;
+    cu_get_stats(F.c, &st);
+    assert_int_equal(st.checkpoints, 0);
+    expect_eval(pid, "local s = 0 for i = 1, 1e5 do s = s + i end return s", "5000050000");
+    /* the worker writes it just after the results are answered */
+    for (int i = 0; i < 500; i++) {
+        cu_get_stats(F.c, &st);
+        if (st.checkpoints >= 1) break;
+        usleep(10000);
+    }
+    assert_true(st.checkpoints >= 1);
+    assert_int_equal(st.live_processes, 1);
 }
 
 static void results_pages_with_cursors(void **state)
@@ -670,6 +719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(error_rolls_memory_back, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_messages_error_and_the_process_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(module_limits_and_format_are_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_after_evaluation_time, setup, teardown),
         cmocka_unit_test_setup_teardown(results_pages_with_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_sees_latest_state_and_persists_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(state_returns_memory_and_meta, setup, teardown),

@@ -3,11 +3,13 @@
  * writes to many pages, out of gas (a trap), consecutive errors, and an
  * error followed by a success all leave exactly the state before (memory
  * bytes and size, and the engine snapshot: globals, table); cold resume
- * from a snapshot and new_from_memory continue identically. */
+ * from a snapshot and new_from_memory continue identically; processes on
+ * several threads at once end as on one. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +155,13 @@ static void assert_state_is(host_process *p, const pstate *want)
     pstate_free(&now);
 }
 
+/* Fewer rounds under ASan (about 5x slower) to keep the suite quick. */
+#ifdef __SANITIZE_ADDRESS__
+#define ROUNDS_SCALE 1
+#else
+#define ROUNDS_SCALE 2
+#endif
+
 /* ---- tests ---- */
 
 static void error_after_grow_rolls_back_size_and_bytes(void **state)
@@ -220,7 +229,7 @@ static void consecutive_errors_each_roll_back(void **state)
     free(run_ok(p, NULL, "", 1));
     pstate before;
     pstate_take(p, &before);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < ROUNDS_SCALE; k++) {
         run_error(p, "Error", "first", 2 + k * 10, "first");
         assert_state_is(p, &before);
         run_error(p, "Eval", "local t = {} for i = 1, 20000 do t[i] = {i} end error('second')",
@@ -342,6 +351,63 @@ static void new_from_memory_matches(void **state)
     host_process_free(q);
 }
 
+/* Processes on several threads at once (a CU's worker pool), each with
+ * errors that roll back: every thread ends in the state the same messages
+ * give on one thread. */
+static const char *const THREAD_SEQ[][2] = {
+    {"Alloc", "200"}, {"Error", "t1"}, {NULL, ""},
+    {"Eval", "local t = {} for i = 1, 20000 do t[i] = string.rep('w', 900) .. i end Kt = t error('g')"},
+    {"Alloc", "30"}, {"Fn", ""}, {NULL, ""},
+};
+#define THREAD_NSEQ (sizeof THREAD_SEQ / sizeof THREAD_SEQ[0])
+
+typedef struct tjob {
+    host_process *p;
+    int errors;
+    int bad;
+} tjob;
+
+static void *thread_run(void *arg)
+{
+    tjob *j = arg;
+    for (size_t k = 0; k < THREAD_NSEQ; k++) {
+        char *m = msg_json(THREAD_SEQ[k][0], THREAD_SEQ[k][1], 10 + (long long)k);
+        host_result r;
+        if (host_process_handle(j->p, m, ENV, &r, NULL) != AO_OK) j->bad++;
+        else if (r.error) j->errors++;
+        host_result_free(&r);
+        free(m);
+    }
+    return NULL;
+}
+
+static void processes_on_several_threads(void **state)
+{
+    (void)state;
+    enum { NT = 1 + ROUNDS_SCALE };
+    host_process *ref = new_proc(NULL);
+    tjob ref_job = {.p = ref};
+    thread_run(&ref_job);
+    assert_int_equal(ref_job.errors, 3);
+    pstate want;
+    pstate_take(ref, &want);
+    tjob jobs[3];
+    pthread_t th[3];
+    for (int i = 0; i < NT; i++) {
+        jobs[i] = (tjob){.p = new_proc(NULL)};
+        assert_int_equal(pthread_create(&th[i], NULL, thread_run, &jobs[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < NT; i++) {
+        assert_int_equal(jobs[i].bad, 0);
+        assert_int_equal(jobs[i].errors, 3);
+        assert_state_is(jobs[i].p, &want);
+        host_process_free(jobs[i].p);
+    }
+    pstate_free(&want);
+    host_process_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +418,7 @@ int main(void)
         cmocka_unit_test(error_then_success_equals_success_alone),
         cmocka_unit_test(new_from_snapshot_continues_identically),
         cmocka_unit_test(new_from_memory_matches),
+        cmocka_unit_test(processes_on_several_threads),
     };
     return cmocka_run_group_tests(tests, setup_module, teardown_module);
 }

@@ -869,6 +869,8 @@ static void monitor_pushes_cron_outboxes(void **state)
                                     "\"Tick\",\"value\":\"%d\"}]}]}", f->Q, i);
         fake_cu_cron_edge(&f->cu, f->P, cur, node);
     }
+    /* a last edge without a result is passed over: the cursor moves on */
+    fake_cu_cron_edge(&f->cu, f->P, "c-bad", "\"not a result\"");
     ao_buf raw;
     ao_buf_init(&raw);
     char id[44];
@@ -897,7 +899,7 @@ static void monitor_pushes_cron_outboxes(void **state)
     for (int i = 0; i < 400 && f->cu.ncron_calls == calls; i++)
         usleep(10000);
     pthread_mutex_lock(&f->cu.lock);
-    assert_string_equal(f->cu.cron_from[calls], "c2");
+    assert_string_equal(f->cu.cron_from[calls], "c-bad");
     pthread_mutex_unlock(&f->cu.lock);
     wait_idle(f);
     assert_int_equal(f->su.nposted, 3);

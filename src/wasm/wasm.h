@@ -321,8 +321,8 @@ bool wasm_instance_txn_open(const wasm_instance *inst);
  * objects, so an instance may switch tiers between calls. Not taken (the
  * module stays on the interpreter, AO_EUNSUPPORTED with the reason):
  * memory64, table64, reference-typed globals or function parameters and
- * results, and table.get/set/grow/fill/copy/init, elem.drop, memory.init,
- * data.drop. See docs/wasm.md. */
+ * results, and table.get/set/grow/fill/copy/init, elem.drop. See
+ * docs/wasm.md. */
 typedef enum { WASM_TIER_INTERP = 0, WASM_TIER_COMPILED = 1 } wasm_tier;
 
 typedef struct wasm_aot_opts {

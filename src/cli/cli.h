@@ -11,6 +11,9 @@ int cli_wasm_main(int argc, char **argv);
 int cli_gateway_main(int argc, char **argv);
 int cli_process_main(int argc, char **argv);
 int cli_up_main(int argc, char **argv);
+int cli_su_main(int argc, char **argv);
+int cli_cu_main(int argc, char **argv);
+int cli_mu_main(int argc, char **argv);
 /* spawn, send, eval, result, results, dryrun (cli_ao.c) */
 int cli_ao_main(int argc, char **argv);
 int cli_console_main(int argc, char **argv);   /* cli_console.c */

@@ -26,6 +26,7 @@ struct node {
     int lock_fd;              /* DIR/lock, flock'd while the node runs */
     weave *w;
     weave_client data;
+    weave_client su_data;     /* puts without a second signature check */
     crypto_wallet *su_wallet, *mu_wallet, *cu_wallet;
     su *s;
     cu *c;
@@ -249,7 +250,9 @@ int node_start(const node_options *opt, node **out, ao_error *err)
 
     /* wallets */
     if ((r = wallet_load_or_make(n->dir, "su", su_type, &n->su_wallet, err)) ||
-        (r = wallet_load_or_make(n->dir, "mu", CRYPTO_KEY_ARWEAVE, &n->mu_wallet, err)) ||
+        /* the MU signs every push: Ed25519 (~45 us) rather than RSA-4096
+         * (~4 ms); aos trusts it by address (Authority) either way */
+        (r = wallet_load_or_make(n->dir, "mu", CRYPTO_KEY_ED25519, &n->mu_wallet, err)) ||
         (r = wallet_load_or_make(n->dir, "cu", CRYPTO_KEY_ARWEAVE, &n->cu_wallet, err)))
         goto fail;
 
@@ -264,6 +267,7 @@ int node_start(const node_options *opt, node **out, ao_error *err)
         goto fail;
     }
     weave_client_local(n->w, &n->data);
+    weave_client_local_verified(n->w, &n->su_data);
     net_gateway_options go = { .host = host,
                                .port = port_or(opt->gateway_port, NODE_DEFAULT_GATEWAY_PORT,
                                                opt->any_ports) };
@@ -282,7 +286,7 @@ int node_start(const node_options *opt, node **out, ao_error *err)
     path_join(path, sizeof path, n->dir, "su", NULL);
     su_options so = { 0 };
     so.dir = path;
-    so.data = &n->data;
+    so.data = &n->su_data;   /* the SU verifies what it stores */
     so.wallet = n->su_wallet;
     so.url = opt->any_ports ? NULL : su_url;
     if ((r = su_open(&so, &n->s, err))) {

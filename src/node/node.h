@@ -7,7 +7,7 @@
  *
  * Data directory (created on first run; a restart keeps all state):
  *   DIR/wallets/{su,mu,cu}.json   the units' wallets (JWK, 0600), made on
- *                                 first run (SU: wallet_type; MU, CU: RSA
+ *                                 first run (SU: wallet_type; MU: Ed25519; CU: RSA
  *                                 unless told otherwise)
  *   DIR/weave/  DIR/su/  DIR/cu/  DIR/mu/   each part's own state
  *   DIR/node.json   written at every start: {"gateway":url,"su":url,

@@ -9,6 +9,18 @@ static int lc_put(void *ctx, const uint8_t *raw, size_t len, weave_put_result *r
     return weave_put(ctx, raw, len, 0, res, err);
 }
 
+static int lc_put_trusted(void *ctx, const uint8_t *raw, size_t len, weave_put_result *res,
+                          ao_error *err)
+{
+    return weave_put(ctx, raw, len, WEAVE_PUT_NOVERIFY, res, err);
+}
+
+static int lc_put_many_trusted(void *ctx, const uint8_t *const *raws, const size_t *lens,
+                               size_t n, weave_put_result *res, ao_error *err)
+{
+    return weave_put_many(ctx, raws, lens, n, WEAVE_PUT_NOVERIFY, res, err);
+}
+
 static int lc_put_many(void *ctx, const uint8_t *const *raws, const size_t *lens, size_t n,
                        weave_put_result *res, ao_error *err)
 {
@@ -65,4 +77,11 @@ void weave_client_local(weave *w, weave_client *out)
     out->query_blocks = lc_query_blocks;
     out->get_info = lc_info;
     out->scheduler_location_resolve = lc_location;
+}
+
+void weave_client_local_verified(weave *w, weave_client *out)
+{
+    weave_client_local(w, out);
+    out->put = lc_put_trusted;
+    out->put_many = lc_put_many_trusted;
 }

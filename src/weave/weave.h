@@ -339,5 +339,9 @@ typedef struct weave_client {
 
 /* A client over a local weave (no allocation; w must outlive it). */
 void weave_client_local(weave *w, weave_client *out);
+/* The same, for a unit that verifies every item itself before it puts it
+ * (the SU): puts skip the second signature check (WEAVE_PUT_NOVERIFY; the
+ * layout is still decoded and checked). */
+void weave_client_local_verified(weave *w, weave_client *out);
 
 #endif

@@ -53,7 +53,7 @@ static void wallets_are_private_and_typed(void **state)
 {
     (void)state;
     const char *names[] = { "su", "mu", "cu" };
-    const crypto_key_type want[] = { CRYPTO_KEY_ED25519, CRYPTO_KEY_ARWEAVE, CRYPTO_KEY_ARWEAVE };
+    const crypto_key_type want[] = { CRYPTO_KEY_ED25519, CRYPTO_KEY_ED25519, CRYPTO_KEY_ARWEAVE };
     const char *addrs[] = { g_info.su_address, g_info.mu_address, g_info.cu_address };
     for (int i = 0; i < 3; i++) {
         char path[512];

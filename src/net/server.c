@@ -9,6 +9,7 @@
 #include "net/net_internal.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -304,6 +305,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     net_core *nc = cls;
     request *r = *con_cls;
     if (!r) {
+        /* name the server thread by its face ("mu-http"...), once, so
+         * per-thread CPU time can be told apart (bench/e2e) */
+        static _Thread_local bool named;
+        if (!named) {
+            char tn[16];
+            snprintf(tn, sizeof tn, "%.10s-http", nc->name);
+            pthread_setname_np(pthread_self(), tn);
+            named = true;
+        }
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;

@@ -9,7 +9,8 @@
  * every (Batch, I) it received: each must have arrived exactly once.
  *
  * Sizes: AO_CRASH_MSGS (N, default 200; 60 under ASan) and
- * AO_CRASH_ROUNDS (default 20; 6 under ASan). The acceptance run of the
+ * AO_CRASH_ROUNDS (default 20; 6 under ASan); AO_CRASH_SPAN_MS (first
+ * upper bound of the random delay before a kill, default 1500). The acceptance run of the
  * issue is AO_CRASH_MSGS=10000 AO_CRASH_ROUNDS=20 (docs/node.md).
  */
 #include <stdarg.h>
@@ -221,29 +222,37 @@ static void sigkill_mid_crank_every_push_exactly_once(void **state)
     } while (0)
     START_BATCH();
 
-    /* kill at a random moment: the delay is drawn in [20 ms, span]; span
-     * grows while kills find the crank finished and shrinks otherwise */
-    long span = 1500, mid_crank = 0;
+    /* Kill at a random moment: the delay is drawn in [20 ms, span]. The
+     * first kill may land while the MU records the Go result's outbox (it
+     * signs all N pushes and stores them in one transaction, so a kill
+     * there loses the whole recording and the crank starts over); every
+     * later one waits until the pushes are recorded (queue depth above 1),
+     * so the kills land among the pushes and the test makes progress. */
+    long span = env_long("AO_CRASH_SPAN_MS", 1500), mid_crank = 0, in_pushes = 0;
+    assert_true(span > 0);
     for (long r = 0; r < rounds; r++) {
+        long depth;
+        if (r > 0) {
+            int64_t until = ao_mono_ms() + 1800 * 1000;
+            while ((depth = mu_depth()) == 1 && ao_mono_ms() < until)
+                usleep(50 * 1000);
+            if (depth == 0)
+                START_BATCH();   /* this crank is done: kill in the next one */
+        }
         long delay = 20 + rand() % span;
         usleep((useconds_t)delay * 1000);
-        long depth = mu_depth();
-        if (depth == 0) {
-            /* this crank is done: start the next one and kill in it */
-            START_BATCH();
-            delay = 20 + rand() % span;
-            usleep((useconds_t)delay * 1000);
-            depth = mu_depth();
-            span = span * 3 / 2;
-        }
+        depth = mu_depth();
         node_kill();
         if (depth != 0)
             mid_crank++;
+        if (depth > 1)
+            in_pushes++;
         node_up();
     }
-    print_message("%ld of %ld kills with pushes pending, %d batches\n", mid_crank, rounds,
-                  batches);
+    print_message("%ld of %ld kills with work pending, %ld among recorded pushes, %d batches\n",
+                  mid_crank, rounds, in_pushes, batches);
     assert_true(mid_crank >= rounds - rounds / 4);
+    assert_true(in_pushes >= rounds / 2);
 
     /* the last run: wait for the MU queue to drain */
     int64_t end = ao_mono_ms() + 3600 * 1000;

@@ -71,6 +71,15 @@ check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT=-O1 check
 
+# The whole network in one process (docs/node.md): installs what is
+# missing, builds, then runs `ao up` on $AO_DATA (default .ao-data) until
+# Ctrl-C. Extra flags: make up UP_FLAGS='--json --log-level debug'.
+AO_DATA ?= .ao-data
+up:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/ao up --data "$(AO_DATA)" $(UP_FLAGS)
+
 test: deps
 	@MAKE="$(MAKE)" sh scripts/test-all.sh
 

@@ -9,5 +9,6 @@ int cli_item_main(int argc, char **argv);
 int cli_wasm_main(int argc, char **argv);
 int cli_gateway_main(int argc, char **argv);
 int cli_process_main(int argc, char **argv);
+int cli_up_main(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct {
     { "wasm", cli_wasm_main, "validate and run WebAssembly modules" },
     { "gateway", cli_gateway_main, "serve a local weave as an Arweave HTTP gateway" },
     { "process", cli_process_main, "run messages through a process module (aos)" },
+    { "up", cli_up_main, "run a whole AO network in one process (gateway, SU, CU, MU)" },
 };
 
 static void usage(FILE *f)

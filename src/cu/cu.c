@@ -379,7 +379,15 @@ static int eval_one(cu *c, cu_proc *p, const char *msg, const cu_order *ord, con
     host_result r;
     int64_t t0 = ao_mono_ms();
     int rc = host_process_handle(p->hp, msg, p->env_json, &r, err);
-    if (rc != AO_OK) return ao_err_wrap(err, "cu: %s message %s", p->pid, ord->msg_id);
+    if (rc != AO_OK) {
+        /* the host itself failed (not the message): its instance may be
+         * unusable, so it is dropped; the next run resumes from the
+         * latest checkpoint or the process message */
+        host_process_free(p->hp);
+        p->hp = NULL;
+        p->dirty = false;
+        return ao_err_wrap(err, "cu: %s message %s", p->pid, ord->msg_id);
+    }
     p->eval_ms_since_ckpt += ao_mono_ms() - t0;
     p->last = *ord;
     p->dirty = true;

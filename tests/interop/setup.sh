@@ -13,13 +13,14 @@ if ! command -v npm >/dev/null 2>&1; then
     echo "interop setup: npm is not installed (run 'make deps')" >&2
     exit 1
 fi
-echo "interop setup: installing arbundles and arweave into tests/interop/node_modules" >&2
+echo "interop setup: installing arbundles, arweave and aoconnect into tests/interop/node_modules" >&2
 if ! npm ci --no-audit --no-fund --loglevel=error >&2; then
     echo "interop setup: 'npm ci' failed (no network to the npm registry?)" >&2
     exit 1
 fi
 if ! node -e 'const v = (p) => JSON.parse(require("fs").readFileSync("node_modules/" + p + "/package.json")).version;
-              process.exit(v("arbundles") === "0.11.2" && v("arweave") === "1.15.7" ? 0 : 1)'; then
+              process.exit(v("arbundles") === "0.11.2" && v("arweave") === "1.15.7" &&
+                           v("@permaweb/aoconnect") === "0.0.98" ? 0 : 1)'; then
     echo "interop setup: installed packages are not the pinned versions" >&2
     exit 1
 fi

@@ -1,0 +1,112 @@
+/*
+ * node_clients.c - the in-process client tables of `ao up`: they bind the
+ * SU's and the CU's functions (su.h, cu.h) into the tables the other units
+ * read through (cu_su_client, mu_su_client, mu_cu_client), so a unit calls
+ * its neighbour directly, with the same bodies and codes as over HTTP, and
+ * the units never include one another.
+ */
+#include "node/node_internal.h"
+
+#include <stdio.h>
+
+/* ---- cu_su_client over an SU ---- */
+
+static int cs_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+{
+    return su_process_json(ctx, pid, out, err);
+}
+
+static int cs_schedule(void *ctx, const char *pid, const char *from, const char *to, size_t limit,
+                       ao_buf *out, ao_error *err)
+{
+    char lim[24];
+    su_query q = { 0 };
+    q.process_id = pid;
+    q.from = from;
+    q.to = to;
+    if (limit) {
+        snprintf(lim, sizeof lim, "%zu", limit);
+        q.limit = lim;
+    }
+    return su_get_json(ctx, pid, &q, out, err);
+}
+
+static int cs_message(void *ctx, const char *pid, const char *msg_id, ao_buf *out, ao_error *err)
+{
+    su_query q = { 0 };
+    q.process_id = pid;
+    return su_get_json(ctx, msg_id, &q, out, err);
+}
+
+static int cs_latest(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+{
+    return su_latest_json(ctx, pid, out, err);
+}
+
+static int cs_timestamp(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+{
+    return su_timestamp_json(ctx, pid, out, err);
+}
+
+void node_cu_su_client_local(su *s, cu_su_client *out)
+{
+    out->ctx = s;
+    out->process = cs_process;
+    out->schedule = cs_schedule;
+    out->message = cs_message;
+    out->latest = cs_latest;
+    out->timestamp = cs_timestamp;
+}
+
+/* ---- mu_su_client over an SU ---- */
+
+static int ms_post(void *ctx, const uint8_t *raw, size_t len, ao_buf *out, ao_error *err)
+{
+    return su_post_item(ctx, raw, len, NULL, out, err);
+}
+
+static int ms_assign(void *ctx, const char *pid, const char *tx_id, bool base_layer,
+                     const char *exclude_csv, ao_buf *out, ao_error *err)
+{
+    return su_assign(ctx, pid, tx_id, base_layer, exclude_csv, NULL, out, err);
+}
+
+static int ms_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+{
+    return su_process_json(ctx, pid, out, err);
+}
+
+void node_mu_su_client_local(su *s, mu_su_client *out)
+{
+    out->ctx = s;
+    out->post = ms_post;
+    out->assign = ms_assign;
+    out->process = ms_process;
+}
+
+/* ---- mu_cu_client over a CU ---- */
+
+static int mc_result(void *ctx, const char *msg_id, const char *pid, ao_buf *out, ao_error *err)
+{
+    /* the MU asks with no-busy=1: wait for the evaluation */
+    return cu_result(ctx, msg_id, pid, true, out, err);
+}
+
+static int mc_cron(void *ctx, const char *pid, const char *from, size_t limit, ao_buf *out,
+                   ao_error *err)
+{
+    char lim[24];
+    const char *l = NULL;
+    if (limit) {
+        snprintf(lim, sizeof lim, "%zu", limit);
+        l = lim;
+    }
+    return cu_cron(ctx, pid, from, NULL, l, out, err);
+}
+
+void node_mu_cu_client_local(cu *c, mu_cu_client *out)
+{
+    out->ctx = c;
+    out->result = mc_result;
+    out->cron = mc_cron;
+}

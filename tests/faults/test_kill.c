@@ -399,7 +399,11 @@ static void kill_rounds_lose_nothing(void **state)
     /* one push to B per message of A (the process's own slot sends none) */
     sched_entry *sb = NULL;
     size_t nb = 0, pushed = 0, dup = 0;
-    for (int tries = 0; tries < 300; tries++) {
+    /* the MU cranks at the CU's pace (after each kill the CU replays from
+     * its last checkpoint): wait while pushes keep arriving */
+    int64_t last_progress = ao_mono_ms(), last_print = last_progress;
+    size_t last_pushed = 0;
+    for (;;) {
         free(sb);
         nb = fetch_schedule(g_pid_b, &sb);
         pushed = dup = 0;
@@ -410,7 +414,14 @@ static void kill_rounds_lose_nothing(void **state)
                     if (!strcmp(sb[q].pushed_for, sb[k].pushed_for)) dup++;
             }
         if (dup || pushed >= na - 1) break;
-        usleep(200 * 1000);
+        int64_t now = ao_mono_ms();
+        if (pushed > last_pushed) { last_pushed = pushed; last_progress = now; }
+        if (now - last_progress > 60000) break;   /* stuck: a lost push */
+        if (now - last_print > 30000) {
+            fprintf(stderr, "[faults] waiting: %zu of %zu pushes so far\n", pushed, na - 1);
+            last_print = now;
+        }
+        usleep(500 * 1000);
     }
     fprintf(stderr, "[faults] B: %zu slots, %zu pushes for %zu messages of A, %zu duplicated\n", nb, pushed,
             na - 1, dup);

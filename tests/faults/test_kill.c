@@ -277,14 +277,46 @@ static void check_schedule(const char *pid, const sched_entry *s, size_t n)
 
 /* ---- the fresh CU over the node's SU and gateway ---- */
 
-static cJSON *node_results(const char *cu_url, const char *pid)
+/* All results of pid, paged (1000 at most per page), as one array of
+ * nodes; page(ctx, from, body) fetches one page. */
+typedef int (*page_fn)(void *ctx, const char *from, ao_buf *body);
+
+static cJSON *all_results(page_fn page, void *ctx)
 {
-    char url[512];
-    snprintf(url, sizeof url, "%s/results/%s?sort=ASC&limit=1000", cu_url, pid);
-    long st;
-    cJSON *j = http_json("GET", url, NULL, 0, NULL, &st);
-    assert_int_equal(st, 200);
-    return j;
+    cJSON *all = cJSON_CreateArray();
+    char from[512] = "";
+    for (;;) {
+        ao_buf b;
+        ao_buf_init(&b);
+        assert_int_equal(page(ctx, from[0] ? from : NULL, &b), 0);
+        cJSON *j = cJSON_ParseWithLength((const char *)b.data, b.len);
+        ao_buf_free(&b);
+        assert_non_null(j);
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "edges")) {
+            cJSON_AddItemToArray(all, cJSON_Duplicate(cJSON_GetObjectItem(e, "node"), 1));
+            snprintf(from, sizeof from, "%s", jstr(e, "cursor") ? jstr(e, "cursor") : "");
+        }
+        bool more = cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "pageInfo"), "hasNextPage"));
+        cJSON_Delete(j);
+        if (!more) break;
+    }
+    return all;
+}
+
+static int node_page(void *ctx, const char *from, ao_buf *body)
+{
+    (void)ctx;
+    char url[1024];
+    snprintf(url, sizeof url, "%s/results/%s?sort=ASC&limit=1000%s%s", g_info.cu_url, g_pid_a,
+             from ? "&from=" : "", from ? from : "");
+    long st = http("GET", url, NULL, 0, NULL, body);
+    return st == 200 ? 0 : -1;
+}
+
+static int fresh_page(void *ctx, const char *from, ao_buf *body)
+{
+    return cu_results(ctx, g_pid_a, from, NULL, "ASC", "1000", body, NULL) == AO_OK ? 0 : -1;
 }
 
 static void compare_with_fresh_cu(const char *last_msg, size_t nmsgs)
@@ -315,26 +347,21 @@ static void compare_with_fresh_cu(const char *last_msg, size_t nmsgs)
     ao_buf_init(&b);
     rc = cu_result(c, last_msg, g_pid_a, true, &b, &err);
     if (rc) fail_msg("fresh cu_result: %s", err.msg);
-    ao_buf_reset(&b);
-    assert_int_equal(cu_results(c, g_pid_a, NULL, NULL, "ASC", "1000", &b, &err), AO_OK);
-    cJSON *fresh = cJSON_ParseWithLength((const char *)b.data, b.len);
     ao_buf_free(&b);
-    cJSON *mine = node_results(g_info.cu_url, g_pid_a);
-    const cJSON *fe = cJSON_GetObjectItem(fresh, "edges"), *ne = cJSON_GetObjectItem(mine, "edges");
+    cJSON *fe = all_results(fresh_page, c), *ne = all_results(node_page, NULL);
     int nf = cJSON_GetArraySize(fe), nn = cJSON_GetArraySize(ne);
     fprintf(stderr, "[faults] results: node CU %d, fresh CU %d, schedule %zu\n", nn, nf, nmsgs);
     assert_int_equal(nf, (int)nmsgs);
     assert_int_equal(nn, nf);
     for (int i = 0; i < nf; i++) {
-        cJSON *a = cJSON_GetObjectItem(cJSON_GetArrayItem(fe, i), "node");
-        cJSON *bn = cJSON_GetObjectItem(cJSON_GetArrayItem(ne, i), "node");
-        char *sa = cJSON_PrintUnformatted(a), *sb = cJSON_PrintUnformatted(bn);
+        char *sa = cJSON_PrintUnformatted(cJSON_GetArrayItem(fe, i));
+        char *sb = cJSON_PrintUnformatted(cJSON_GetArrayItem(ne, i));
         if (strcmp(sa, sb)) fail_msg("result %d differs:\nfresh %.400s\nnode  %.400s", i, sa, sb);
         free(sa);
         free(sb);
     }
-    cJSON_Delete(fresh);
-    cJSON_Delete(mine);
+    cJSON_Delete(fe);
+    cJSON_Delete(ne);
     cu_close(c);
     crypto_wallet_free(w);
     net_cu_su_client_free(&su);

@@ -7,7 +7,10 @@
 # host of tests/interop/aos_node_host.js (the same wasm on V8 with
 # emscripten's glue), whole runs (load + every message) timed by the wall
 # clock, best of 2; prints the ratio. The two runs' results are checked
-# equal (GasUsed aside). Argument 1: the build folder (holding ./ao).
+# equal (GasUsed aside). The same run on the engine's compiled tier
+# (AO_WASM_TIER=compiled, library cached in build/aot, built before the
+# timing) must give byte-identical results to the interpreter's, GasUsed
+# included. Argument 1: the build folder (holding ./ao).
 BUILD=${1:-${AO_BUILD:-build}}
 HOLDERS=${AOS_BENCH_HOLDERS:-1000}
 N=${AOS_BENCH_TRANSFERS:-10000}
@@ -28,6 +31,17 @@ best() {   # best of 2 wall-clock seconds of "$@" > $tmp/out
     echo "$b"
 }
 ours=$(best "$BUILD/ao" process run build/aos.wasm "$tmp/log"); cp "$tmp/out" "$tmp/ours"
+comp=""
+if command -v wasm2c >/dev/null 2>&1; then
+    head -1 "$tmp/log" > "$tmp/log1"
+    AO_WASM_TIER=compiled AO_WASM_CACHE=build/aot "$BUILD/ao" process run build/aos.wasm "$tmp/log1" > /dev/null
+    comp=$(best env AO_WASM_TIER=compiled AO_WASM_CACHE=build/aot "$BUILD/ao" process run build/aos.wasm "$tmp/log")
+    if cmp -s "$tmp/out" "$tmp/ours"; then
+        csame="compiled tier: all results identical to the interpreter's (GasUsed included)"
+    else
+        csame="compiled tier: RESULTS DIFFER from the interpreter's"
+    fi
+fi
 v8=$(best node tests/interop/aos_node_host.js "$GLUE" "$tmp/log"); cp "$tmp/out" "$tmp/node"
 same=$(node -e '
 const fs = require("fs");
@@ -38,9 +52,13 @@ const ok = a.filter(x => x.includes("Debit-Notice")).length;
 console.log(d ? d + " results differ" : "all " + a.length + " results equal, " + ok + " transfers done");
 ' "$tmp/ours" "$tmp/node")
 echo "aos token: $msgs messages ($HOLDERS holders, $N Transfers), $same"
-awk -v m="$msgs" -v o="$ours" -v v="$v8" 'BEGIN {
-    printf "%-34s %10s %12s\n", "run", "seconds", "messages/s"
-    printf "%-34s %10.2f %12.0f\n", "ours: ao process run (engine)", o, m / o
-    printf "%-34s %10.2f %12.0f\n", "node host (V8, emscripten glue)", v, m / v
-    printf "ratio ours/V8 (time): %.2fx\n", o / v
+[ -n "$comp" ] && echo "$csame"
+awk -v m="$msgs" -v o="$ours" -v v="$v8" -v c="$comp" 'BEGIN {
+    printf "%-38s %10s %12s\n", "run", "seconds", "messages/s"
+    printf "%-38s %10.2f %12.0f\n", "ours: ao process run (interpreter)", o, m / o
+    if (c != "") printf "%-38s %10.2f %12.0f\n", "ours: ao process run (compiled tier)", c, m / c
+    printf "%-38s %10.2f %12.0f\n", "node host (V8, emscripten glue)", v, m / v
+    printf "ratio interpreter/V8 (time): %.2fx\n", o / v
+    if (c != "") printf "ratio compiled/V8 (time): %.2fx, compiled speed-up over the interpreter: %.2fx\n", c / v, o / c
 }'
+case "$csame" in *DIFFER*) exit 1 ;; esac

@@ -1,9 +1,12 @@
 #!/bin/sh
 # wasm.sh - WebAssembly benchmark: each program of bench/wasm/*.c is built
 # natively (gcc -O2) and to wasm32 (clang --target=wasm32 -O2, no libc),
-# then run natively, on our engine (bench/wasm/ao_run.c linked with the
-# build's libao.a) and on Node's V8 (bench/wasm/v8_run.js) with the same
-# .wasm. All three must give the same checksum. Prints a table of run times
+# then run natively, on our engine's interpreter (bench/wasm/ao_run.c
+# linked with the build's libao.a), on its compiled tier (the same driver
+# with AO_WASM_TIER=compiled: wasm2c + cc -O2, library cached in
+# BUILD/bench-wasm/aot, compile time not counted) and on Node's V8
+# (bench/wasm/v8_run.js) with the same .wasm. All must give the same
+# checksum, and both tiers the same gas. Prints a table of run times
 # with engine and V8 speed as a percentage of native speed, and the
 # geometric means; then the same table as a Markdown section for
 # bench/RESULTS.md.
@@ -80,35 +83,49 @@ for p in $PROGRAMS; do
         r=$(best "$p" engine "$OUT/ao_run" "$OUT/$p.wasm" "$n")
         if [ -n "$r" ]; then set -- $r; esum=$1; et=$2; gas=$3; fi
     fi
+    csum="-"; ct="-"; cgas="-"
+    if [ $engine = 1 ] && command -v wasm2c >/dev/null 2>&1; then
+        env AO_WASM_TIER=compiled AO_WASM_CACHE="$OUT/aot" "$OUT/ao_run" "$OUT/$p.wasm" 1 >/dev/null 2>&1
+        r=$(best "$p" compiled env AO_WASM_TIER=compiled AO_WASM_CACHE="$OUT/aot" \
+            "$OUT/ao_run" "$OUT/$p.wasm" "$n")
+        if [ -n "$r" ]; then set -- $r; csum=$1; ct=$2; cgas=$3; fi
+        if [ "$cgas" != "$gas" ]; then
+            echo "!! $p: gas differs between tiers: interpreter $gas, compiled $cgas"; fail=1
+        fi
+    fi
     vsum="-"; vt="-"
     if [ $v8 = 1 ]; then
         r=$(best "$p" V8 node "$SRC/v8_run.js" "$OUT/$p.wasm" "$n")
         if [ -n "$r" ]; then set -- $r; vsum=$1; vt=$2; fi
     fi
-    for s in $nsum $esum $vsum; do
+    for s in $nsum $esum $csum $vsum; do
         if [ "$s" = "-" ] || [ "$s" != "$nsum" ]; then
-            echo "!! $p: missing result or checksum mismatch: native $nsum, engine $esum, V8 $vsum"
+            echo "!! $p: missing result or checksum mismatch: native $nsum, engine $esum, compiled $csum, V8 $vsum"
             fail=1
         fi
     done
-    rows="$rows$p $n $nsum $nt $et $vt $gas
+    rows="$rows$p $n $nsum $nt $et $vt $gas $ct
 "
 done
 
 printf '%s' "$rows" | awk -v md=0 '
 function pct(n, x) { return (x == "-" || x <= 0) ? "-" : sprintf("%.1f%%", 100 * n / x) }
-BEGIN { printf "%-9s %9s %11s %9s %9s %8s %9s %8s %14s\n", "program", "n", "checksum",
-        "native s", "engine s", "engine", "V8 s", "V8", "engine gas" }
+function rat(a, b) { return (a == "-" || b == "-" || b <= 0) ? "-" : sprintf("%.2fx", a / b) }
+BEGIN { printf "%-9s %9s %11s %9s %9s %8s %9s %8s %8s %9s %8s %14s\n", "program", "n", "checksum",
+        "native s", "interp s", "interp", "compil s", "compiled", "c/V8", "V8 s", "V8", "gas (both)" }
 {
-    printf "%-9s %9s %11s %9.3f %9s %8s %9s %8s %14s\n", $1, $2, $3, $4,
+    printf "%-9s %9s %11s %9.3f %9s %8s %9s %8s %8s %9s %8s %14s\n", $1, $2, $3, $4,
         ($5 == "-" ? "-" : sprintf("%.3f", $5)), pct($4, $5),
+        ($8 == "-" ? "-" : sprintf("%.3f", $8)), pct($4, $8), rat($6, $8),
         ($6 == "-" ? "-" : sprintf("%.3f", $6)), pct($4, $6), $7
     if ($5 != "-" && $5 > 0) { le += log($4 / $5); ne++ }
+    if ($8 != "-" && $8 > 0) { lc += log($4 / $8); nc++ }
     if ($6 != "-" && $6 > 0) { lv += log($4 / $6); nv++ }
 }
 END {
-    printf "geometric mean of speed vs native: engine %s, V8 %s\n",
+    printf "geometric mean of speed vs native: interpreter %s, compiled tier %s, V8 %s\n",
         ne ? sprintf("%.1f%%", 100 * exp(le / ne)) : "-",
+        nc ? sprintf("%.1f%%", 100 * exp(lc / nc)) : "-",
         nv ? sprintf("%.1f%%", 100 * exp(lv / nv)) : "-"
 }'
 
@@ -122,16 +139,19 @@ END {
     echo "(clang-14 --target=wasm32 -O2). CPU time of the run(n) call, best of $RUNS run(s)."
     echo "Speed = native time / time (100% = native)."
     echo
-    echo "| program | n | checksum | native s | engine s | engine | V8 s | V8 |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| program | n | checksum | native s | interp s | interp | compiled s | compiled | V8 s | V8 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     printf '%s' "$rows" | awk '
     function pct(n, x) { return (x == "-" || x <= 0) ? "-" : sprintf("%.1f%%", 100 * n / x) }
     function sec(x) { return x == "-" ? "-" : sprintf("%.3f", x) }
-    { printf "| %s | %s | %s | %.3f | %s | %s | %s | %s |\n", $1, $2, $3, $4, sec($5), pct($4, $5), sec($6), pct($4, $6)
+    { printf "| %s | %s | %s | %.3f | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, sec($5), pct($4, $5),
+        sec($8), pct($4, $8), sec($6), pct($4, $6)
       if ($5 != "-" && $5 > 0) { le += log($4 / $5); ne++ }
+      if ($8 != "-" && $8 > 0) { lc += log($4 / $8); nc++ }
       if ($6 != "-" && $6 > 0) { lv += log($4 / $6); nv++ } }
-    END { printf "| geometric mean | | | | | %s | | %s |\n",
-          ne ? sprintf("%.1f%%", 100 * exp(le / ne)) : "-", nv ? sprintf("%.1f%%", 100 * exp(lv / nv)) : "-" }'
+    END { printf "| geometric mean | | | | | %s | | %s | | %s |\n",
+          ne ? sprintf("%.1f%%", 100 * exp(le / ne)) : "-", nc ? sprintf("%.1f%%", 100 * exp(lc / nc)) : "-",
+          nv ? sprintf("%.1f%%", 100 * exp(lv / nv)) : "-" }'
 } >"$OUT/RESULTS-wasm.md"
 echo "(Markdown table written to $OUT/RESULTS-wasm.md)"
 [ $fail = 0 ]

@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential clang lld libclang-rt-14-dev pkg-config
 libssl-dev libsecp256k1-dev libcjson-dev libjansson-dev libzstd-dev
 libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libreadline-dev
-libcmocka-dev lua5.3 liblua5.3-dev curl"
+libcmocka-dev lua5.3 liblua5.3-dev curl wabt"
 # Node.js and npm are needed only by the interop tests; a machine may carry
 # its own build of them, so they are checked as commands.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"

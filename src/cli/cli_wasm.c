@@ -3,7 +3,8 @@
  * function of a module on the project's engine (src/wasm/wasm.h).
  *
  *   ao wasm validate MODULE.wasm
- *   ao wasm run [--gas-limit N] [--memory-limit PAGES] MODULE.wasm EXPORT [ARG...]
+ *   ao wasm run [--gas-limit N] [--memory-limit PAGES] [--tier interp|compiled]
+ *               [--cache DIR] MODULE.wasm EXPORT [ARG...]
  *
  * Arguments are typed: i32:5, i64:-1, f32:1.5, f64:0.5; a float written as
  * 0x followed by hex digits only is a bit pattern (f64:0x7ff8000000000000),
@@ -31,7 +32,8 @@ static void cli_wasm_usage(FILE *f)
 {
     fprintf(f,
             "usage: ao wasm validate MODULE.wasm\n"
-            "       ao wasm run [--gas-limit N] [--memory-limit PAGES] MODULE.wasm EXPORT [ARG...]\n"
+            "       ao wasm run [--gas-limit N] [--memory-limit PAGES] [--tier interp|compiled]\n"
+            "                   [--cache DIR] MODULE.wasm EXPORT [ARG...]\n"
             "\n"
             "validate  decode and validate a binary module; exit 0 if valid,\n"
             "          1 if malformed, invalid or unsupported (with the reason)\n"
@@ -42,7 +44,12 @@ static void cli_wasm_usage(FILE *f)
             "          prints each result as type:value, then the gas used;\n"
             "          exit 0 ok, 1 trap, 2 usage or load error\n"
             "  --gas-limit N         trap with \"out of gas\" beyond N units of gas\n"
-            "  --memory-limit PAGES  memories may not grow beyond PAGES 64 KiB pages\n");
+            "  --memory-limit PAGES  memories may not grow beyond PAGES 64 KiB pages\n"
+            "  --tier T              interp (default: AO_WASM_TIER) or compiled: native\n"
+            "                        code through wasm2c and cc, same results and gas;\n"
+            "                        a module the tier does not take is an error\n"
+            "  --cache DIR           where compiled modules are kept (default:\n"
+            "                        AO_WASM_CACHE, else ~/.cache/ao/wasm)\n");
 }
 
 
@@ -231,6 +238,8 @@ static int cli_wasm_run(int argc, char **argv)
 {
     uint64_t gas_limit = UINT64_MAX, mem_pages = 0;
     bool has_mem = false;
+    wasm_tier tier = wasm_tier_default();
+    const char *cache = NULL;
     const char *pos[3] = { NULL, NULL, NULL };
     int npos = 0, argstart = argc;
     for (int i = 1; i < argc; i++) {
@@ -242,6 +251,19 @@ static int cli_wasm_run(int argc, char **argv)
             }
             if (argv[i][2] == 'g') gas_limit = x;
             else { mem_pages = x; has_mem = true; }
+            i++;
+        } else if (npos < 2 && (!strcmp(argv[i], "--tier") || !strcmp(argv[i], "--cache"))) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ao wasm: %s needs a value\n", argv[i]);
+                return 2;
+            }
+            ao_error terr;
+            if (argv[i][2] == 'c') {
+                cache = argv[i + 1];
+            } else if (wasm_tier_parse(argv[i + 1], &tier, &terr) != AO_OK) {
+                fprintf(stderr, "ao wasm: %s\n", terr.msg);
+                return 2;
+            }
             i++;
         } else if (npos < 2 && argv[i][0] == '-' && argv[i][1] == '-') {
             fprintf(stderr, "ao wasm: unknown option %s\n", argv[i]);
@@ -282,10 +304,18 @@ static int cli_wasm_run(int argc, char **argv)
         }
         goto out;
     }
+    if (tier == WASM_TIER_COMPILED) {
+        wasm_aot_opts ao = { cache, -1 };
+        if (wasm_module_compile(m, &ao, &err) != AO_OK) {
+            fprintf(stderr, "ao wasm: %s: %s\n", path, err.msg);
+            goto out;
+        }
+    }
     if (wasm_store_new(&s, &err) != AO_OK) {
         fprintf(stderr, "ao wasm: %s\n", err.msg);
         goto out;
     }
+    wasm_store_set_tier(s, tier);
     wasm_store_set_gas_limit(s, gas_limit);
     if (has_mem) wasm_store_set_max_memory_pages(s, mem_pages);
     wasm_instance *inst = NULL;

@@ -1202,6 +1202,8 @@ void wasm__destroy(struct wasm_module *m)
 {
     if (!m)
         return;
+    if (m->aot_free)           /* first: waits for a background build reading m */
+        m->aot_free(m);
     if (m->back_free)
         m->back_free(m);
     for (uint32_t i = 0; i < m->nimports; i++) {

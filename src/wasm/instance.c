@@ -23,6 +23,8 @@ int wasm_module_new(const uint8_t *bytes, size_t len, wasm_module **out, ao_erro
         wasm__destroy(m);
         return rc;
     }
+    if (wasm_tier_default() == WASM_TIER_COMPILED)
+        wasm__aot_start(m);
     *out = m;
     return AO_OK;
 }
@@ -233,6 +235,8 @@ int wasm_instantiate(wasm_store *s, const wasm_module *m, const wasm_extern *imp
             memcpy(mem->data + off, d->bytes, d->len);
         inst->data_dropped[i] = 1;
     }
+    if (s->tier == WASM_TIER_COMPILED && wasm_module_compiled(m))
+        wasm__aot_tier_up(inst);
     if (m->has_start) {
         rc = run_start(s, inst->funcs[m->start], trap, err);
         if (rc)

@@ -63,6 +63,7 @@ int wasm_store_new(wasm_store **out, ao_error *err)
     s->gas_limit = UINT64_MAX;
     s->max_pages = UINT64_MAX;
     s->max_depth = WASM_DEFAULT_MAX_DEPTH;
+    s->tier = (uint8_t)wasm_tier_default();
     size_t bytes = (size_t)WASM_STACK_SLOTS * sizeof(uint64_t);
     void *st = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (st == MAP_FAILED) {
@@ -86,6 +87,7 @@ static void memory_destroy(wasm_memory *mem)
 
 static void instance_destroy(wasm_instance *inst)
 {
+    wasm__aot_instance_free(inst);
     wasm__snap_free(inst);
     wasm__txn_free(inst);
     if (inst->elem_items) {

@@ -78,7 +78,30 @@ typedef struct tr {
     int64_t last_copy;      /* a copy instruction just emitted here, or -1 */
     size_t last_start;      /* ... starting at this word */
     bool oom;
+    /* gas site recording (wasm__gas_sites, for the compiled tier) */
+    bool rec;
+    int32_t rec_tag, rec_ft_tag;
+    uint32_t rec_off;
+    struct rsite { uint32_t off; int32_t tag; size_t word; } *rs;
+    size_t nrs, rscap;
 } tr;
+
+static void rec(tr *t, int32_t tag, size_t word)
+{
+    if (!t->rec || t->oom)
+        return;
+    if (t->nrs == t->rscap) {
+        size_t nc = t->rscap ? t->rscap * 2 : 64;
+        struct rsite *n = realloc(t->rs, nc * sizeof *n);
+        if (!n) {
+            t->oom = true;
+            return;
+        }
+        t->rs = n;
+        t->rscap = nc;
+    }
+    t->rs[t->nrs++] = (struct rsite){t->rec_off, tag, word};
+}
 
 /* ---- emission ---- */
 
@@ -206,6 +229,7 @@ static void count(tr *t, bool keep_last)
     if (t->gas_pos < 0) {
         emit_h(t, WOP_gas);
         t->gas_pos = (int64_t)emit_u(t, 0);
+        rec(t, WASM_GS_HEAD, (size_t)t->gas_pos);
         ld = -1;
     }
     t->gas_n++;
@@ -222,7 +246,7 @@ static void flush_pending(tr *t, int64_t gp)
             t->code[e->pos].u = l;
             t->code[e->pos + 1].u = t->gas_n - e->base;
         } else {
-            bool skip = gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
+            bool skip = !t->rec && gp == (int64_t)(l + 1) && t->code[l].h == t->H[WOP_gas];
             t->code[e->pos].u = skip ? l + 2 : l;
             t->code[e->pos + 1].u = skip ? t->gas_n : 0;
         }
@@ -458,7 +482,7 @@ static void emit_target_gas(tr *t, ctrl *c)
 {
     if (c->kind == C_LOOP) {
         size_t lp = c->loop_pos;
-        if (lp + 1 < t->n && !t->oom && t->code[lp].h == t->H[WOP_gas]) {
+        if (!t->rec && lp + 1 < t->n && !t->oom && t->code[lp].h == t->H[WOP_gas]) {
             uint64_t n = t->gas_pos == (int64_t)(lp + 1) ? t->gas_n : t->code[lp + 1].u;
             emit_target(t, lp + 2);
             emit_u(t, n);
@@ -468,7 +492,7 @@ static void emit_target_gas(tr *t, ctrl *c)
     } else {
         emit_fwd(t, &c->chain);
     }
-    emit_u(t, 0);
+    rec(t, t->rec_tag, emit_u(t, 0));
 }
 
 /* Fall-through gas word of a conditional branch: it ends the current run
@@ -477,6 +501,7 @@ static void emit_fallthrough_gas(tr *t)
 {
     gas_end(t);
     t->gas_pos = (int64_t)emit_u(t, 0);
+    rec(t, t->rec_ft_tag, (size_t)t->gas_pos);
     t->gas_n = 0;
 }
 
@@ -975,6 +1000,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
 
     const uint8_t *p = c->body, *end = c->body + c->body_len;
     while (p < end && t->nc > 0 && !t->oom) {
+        t->rec_off = (uint32_t)(p - c->body);
         uint8_t opc = *p++;
         switch (opc) {
         case 0x00: /* unreachable */
@@ -1016,7 +1042,8 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             emit_cond(t, &cd, false);
             int64_t fix = -1;
             emit_fwd(t, &fix);
-            emit_u(t, 0);
+            rec(t, WASM_GS_FALSE, emit_u(t, 0));
+            t->rec_ft_tag = WASM_GS_TRUE;
             emit_fallthrough_gas(t);
             ctrl *cc = push_ctrl(t, C_IF, np, nr);
             if (cc)
@@ -1031,7 +1058,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                 branch_copies(t, cc->nresults, t->base + cc->height);
                 emit_h(t, WOP_br);
                 emit_fwd(t, &cc->chain);
-                emit_u(t, 0);
+                rec(t, WASM_GS_ALWAYS, emit_u(t, 0));
             }
             size_t l = label(t);
             resolve_gas(t, &cc->else_fix, l, false);
@@ -1087,6 +1114,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             uint32_t l = wasm_ru_u32(&p);
             if (t->dead) break;
             count(t, false);
+            t->rec_tag = WASM_GS_ALWAYS;
             emit_branch(t, &t->cs[t->nc - 1 - l]);
             gas_end(t);
             t->dead = true;
@@ -1098,15 +1126,18 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
             count(t, true);
             cond cd = take_cond(t);
             ctrl *cc = &t->cs[t->nc - 1 - l];
+            t->rec_tag = WASM_GS_TRUE;
             if (branch_is_plain(t, cc)) {
                 emit_cond(t, &cd, true);
                 emit_target_gas(t, cc);
+                t->rec_ft_tag = WASM_GS_FALSE;
                 emit_fallthrough_gas(t);
             } else {
                 emit_cond(t, &cd, false);
                 int64_t skip = -1;
                 emit_fwd(t, &skip);
-                emit_u(t, 0);
+                rec(t, WASM_GS_FALSE, emit_u(t, 0));
+                t->rec_ft_tag = WASM_GS_TRUE;
                 emit_fallthrough_gas(t);
                 emit_branch(t, cc);
                 size_t lb = label(t);
@@ -1148,6 +1179,7 @@ static int translate_fn(tr *t, uint32_t fidx, wfn *out, ao_error *err)
                     if (branch_is_plain(t, cc))
                         continue;
                     size_t stub = t->n;
+                    t->rec_tag = (int32_t)i;
                     emit_branch(t, cc);
                     if (t->oom)
                         break;
@@ -1523,5 +1555,45 @@ int wasm__translate(wasm_module *m, ao_error *err)
     free(t.vs);
     free(t.cs);
     free(t.pend);
+    return rc;
+}
+
+/* Gas sites of defined function fidx for the compiled tier: the function is
+ * translated again with every gas word recorded (and without the two
+ * shortcuts that move a run's charge from its head into the branches that
+ * enter it, so each `gas` head is charged wherever it is entered). */
+int wasm__gas_sites(const wasm_module *m, uint32_t fidx, wasm_gas_site **out, size_t *nout,
+                    ao_error *err)
+{
+    pthread_once(&opinfo_once, opinfo_init);
+    *out = NULL;
+    *nout = 0;
+    tr t;
+    memset(&t, 0, sizeof t);
+    t.m = m;
+    t.back = m->back;
+    t.H = wasm__handlers();
+    t.rec = true;
+    wfn fn;
+    memset(&fn, 0, sizeof fn);
+    int rc = translate_fn(&t, fidx, &fn, err);
+    if (rc == AO_OK) {
+        wasm_gas_site *gs = malloc((t.nrs ? t.nrs : 1) * sizeof *gs);
+        if (!gs) {
+            rc = ao_err_set(err, AO_ENOMEM, "wasm: out of memory");
+        } else {
+            for (size_t i = 0; i < t.nrs; i++)
+                gs[i] = (wasm_gas_site){t.rs[i].off, t.rs[i].tag, t.code[t.rs[i].word].u};
+            *out = gs;
+            *nout = t.nrs;
+        }
+    }
+    free(fn.code);
+    free(t.code);
+    free(t.tfix);
+    free(t.vs);
+    free(t.cs);
+    free(t.pend);
+    free(t.rs);
     return rc;
 }

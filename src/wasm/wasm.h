@@ -310,4 +310,55 @@ void wasm_instance_txn_commit(wasm_instance *inst);
 void wasm_instance_txn_rollback(wasm_instance *inst);
 bool wasm_instance_txn_open(const wasm_instance *inst);
 
+/* ---- compiled tier ----
+ * A module can also run as native code: it is rewritten (gas charged at
+ * exactly the interpreter's points, NaN results canonicalised), translated
+ * to C by wabt's wasm2c, compiled by the system C compiler into a shared
+ * library cached per module (and compiler options) in a cache directory,
+ * and loaded. Every call of this header behaves the same on both tiers:
+ * results, traps, gas used (also at out of gas), memory, globals, tables,
+ * snapshots, deltas and transactions; the state lives in the engine's
+ * objects, so an instance may switch tiers between calls. Not taken (the
+ * module stays on the interpreter, AO_EUNSUPPORTED with the reason):
+ * memory64, table64, reference-typed globals or function parameters and
+ * results, and table.get/set/grow/fill/copy/init, elem.drop, memory.init,
+ * data.drop. See docs/wasm.md. */
+typedef enum { WASM_TIER_INTERP = 0, WASM_TIER_COMPILED = 1 } wasm_tier;
+
+typedef struct wasm_aot_opts {
+    const char *cache_dir;   /* NULL: the default (below) */
+    int opt_level;           /* C compiler -O level 0..3; < 0: the default (2) */
+} wasm_aot_opts;
+
+/* Process-wide defaults, read once from the environment: AO_WASM_TIER
+ * ("interp" or "compiled"; default interp) is the tier of new stores, and
+ * with "compiled" wasm_module_new also prepares each module: it loads its
+ * library if the cache has it, else builds it in a background thread
+ * while the interpreter serves; an instance of a compiled store moves to
+ * the compiled tier at its next outermost call once the library is built
+ * (unless wasm_instance_set_tier chose its tier; wasm_module_free waits
+ * for a build in progress). A module the tier does not take stays
+ * interpreted. AO_WASM_AOT_SYNC=1 builds in wasm_module_new instead (tests,
+ * tools). AO_WASM_CACHE is the default
+ * cache directory (else $XDG_CACHE_HOME/ao/wasm, ~/.cache/ao/wasm, or
+ * /tmp/ao-wasm); AO_WASM_AOT_OPT (0..3) the default C optimisation level. */
+wasm_tier wasm_tier_default(void);
+void wasm_tier_set_default(wasm_tier tier);
+/* "interp" / "compiled" -> tier (AO_EINVAL otherwise). */
+int wasm_tier_parse(const char *s, wasm_tier *out, ao_error *err);
+
+/* Compile m for the compiled tier (or load it from the cache). Call before
+ * m is shared between threads. AO_EUNSUPPORTED: the tier does not take the
+ * module, or wasm2c / the C compiler is missing or failed (reason in err). */
+int wasm_module_compile(wasm_module *m, const wasm_aot_opts *opts, ao_error *err);
+bool wasm_module_compiled(const wasm_module *m);
+
+/* The tier of instances instantiated in s from now on (compiled applies
+ * only to compiled modules). */
+void wasm_store_set_tier(wasm_store *s, wasm_tier tier);
+/* Switch an instance between calls (not from inside a call of it):
+ * AO_EUNSUPPORTED if its module is not compiled. */
+int wasm_instance_set_tier(wasm_instance *inst, wasm_tier tier, ao_error *err);
+wasm_tier wasm_instance_tier(const wasm_instance *inst);
+
 #endif

@@ -135,6 +135,9 @@ struct wasm_instance {
     uint64_t *txn_tcap;        /* per defined table: capacity of txn_telems[i] */
     uint64_t *txn_elem_len;
     uint8_t *txn_data_dropped;
+    /* compiled tier (aot.c): non-NULL while the instance runs compiled */
+    struct aot_ictx *aot;
+    bool tier_pinned;          /* wasm_instance_set_tier chose: no automatic tier-up */
 };
 
 typedef struct wframe {
@@ -158,6 +161,7 @@ struct wasm_store {
     uint32_t nframes, frames_cap;
     uint32_t host_nesting;
     uint64_t mem_epoch;        /* bumped by every memory growth */
+    uint8_t tier;              /* wasm_tier of instances instantiated in it */
     wobj *objs;
     size_t nobjs, objs_cap;
 };
@@ -196,6 +200,19 @@ void wasm__snap_free(wasm_instance *inst);        /* the delta scratch state */
 /* translate.c */
 int wasm__translate(wasm_module *m, ao_error *err);
 const void *const *wasm__handlers(void);
+/* A gas charge of a function body for the compiled tier: n units charged
+ * at the instruction at byte offset off of the body: before it (HEAD),
+ * when it is reached (ALWAYS: br, else), when its condition is nonzero
+ * (TRUE) or zero (FALSE) (br_if, if), or for br_table target tag >= 0
+ * (the default is the last index). */
+typedef struct wasm_gas_site {
+    uint32_t off;
+    int32_t tag;
+    uint64_t n;
+} wasm_gas_site;
+enum { WASM_GS_HEAD = -1, WASM_GS_ALWAYS = -2, WASM_GS_TRUE = -3, WASM_GS_FALSE = -4 };
+int wasm__gas_sites(const wasm_module *m, uint32_t fidx, wasm_gas_site **out, size_t *n,
+                    ao_error *err);
 
 /* interp.c */
 /* Run f (wasm or host) with its arguments already in slots at fp; results
@@ -203,5 +220,13 @@ const void *const *wasm__handlers(void);
 int wasm__run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap);
 int wasm__call_host(wasm_store *s, wasm_func *f, wasm_instance *caller, uint64_t *slots,
                     wasm_trap *trap);
+/* aot.c: the compiled tier */
+int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap);
+void wasm__aot_instance_free(wasm_instance *inst);
+/* default tier compiled: load m's library from the cache now, or build it
+ * in the background (instances move to it at their next outermost call) */
+void wasm__aot_start(wasm_module *m);
+void wasm__aot_tier_up(wasm_instance *inst);
+int wasm__aot_instrument(const wasm_module *m, ao_buf *out, ao_error *err);
 
 #endif

@@ -240,6 +240,11 @@ struct wasm_module {
      * wasm__destroy. */
     void *back;
     void (*back_free)(struct wasm_module *m);
+    /* The compiled tier's loaded library (aot.c), freed by aot_free. */
+    void *aot;
+    void (*aot_free)(struct wasm_module *m);
+    int aot_bg;               /* background build: 0 none, 1 running, 2 built, 3 failed */
+    void *aot_thread;         /* its pthread_t (joined by aot_free) */
 };
 
 /* ---- front-end API ---- */

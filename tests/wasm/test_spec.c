@@ -24,6 +24,11 @@
  * are reported loudly as "known failures" and counted apart; more than COUNT
  * are real failures.
  *
+ * With AO_WASM_TIER=compiled (wasm.h) every module runs on the compiled
+ * tier; each module is named on a line "compiled: FILE", or
+ * "interpreted: FILE: REASON" if the tier does not take it
+ * (tests/wasm/test_spec_compiled.sh).
+ *
  * Final line: "N passed, N failed, N skipped"; exit status 1 if any failed.
  */
 #include <cjson/cJSON.h>
@@ -381,6 +386,16 @@ static int spec_load(spec_runner *r, const char *file, wasm_module **out, ao_err
         return rc;
     }
     if (!m) return ao_err_set(err, AO_ESTATE, "wasm_module_new returned AO_OK but no module");
+    if (wasm_tier_default() == WASM_TIER_COMPILED) {
+        /* AO_WASM_TIER=compiled: name the modules and the tier they run on */
+        ao_error why;
+        ao_err_clear(&why);
+        if (wasm_module_compiled(m) || wasm_module_compile(m, NULL, &why) == AO_OK)
+            printf("compiled: %s\n", file);
+        else
+            printf("interpreted: %s: %s\n", file, why.msg);
+        fflush(stdout);
+    }
     if (r->nmods == r->capmods) {
         size_t nc = r->capmods ? r->capmods * 2 : 16;
         wasm_module **t = realloc(r->mods, nc * sizeof *t);

@@ -54,7 +54,7 @@ sign() {   # out target data tags... ; prints the id
     out=$1; target=$2; data=$3; shift 3
     for t in "$@"; do set -- "$@" --tag "$t"; shift; done
     # a unique anchor: Ed25519 items with equal fields share an id
-    set -- --wallet "$WORK/w.json" --out "$out" --data "$data" --anchor "$(printf '%032d' "$(date +%s%N | cut -c9-19)$n")" "$@"
+    set -- --wallet "$WORK/w.json" --out "$out" --data "$data" --anchor "$(printf 'a%s-%s-%s' "$n" "$(date +%s%N)" "$$$$$$$$$$$$$$$$$$$$$$$$" | cut -c1-32)" "$@"
     [ -n "$target" ] && set -- --target "$target" "$@"
     "$AO" item sign "$@" 2>&1 >/dev/null | tail -1
 }

@@ -34,7 +34,7 @@ ours=$(best "$BUILD/ao" process run build/aos.wasm "$tmp/log"); cp "$tmp/out" "$
 comp=""
 if command -v wasm2c >/dev/null 2>&1; then
     head -1 "$tmp/log" > "$tmp/log1"
-    AO_WASM_TIER=compiled AO_WASM_CACHE=build/aot "$BUILD/ao" process run build/aos.wasm "$tmp/log1" > /dev/null
+    AO_WASM_TIER=compiled AO_WASM_AOT_SYNC=1 AO_WASM_CACHE=build/aot "$BUILD/ao" process run build/aos.wasm "$tmp/log1" > /dev/null
     comp=$(best env AO_WASM_TIER=compiled AO_WASM_CACHE=build/aot "$BUILD/ao" process run build/aos.wasm "$tmp/log")
     if cmp -s "$tmp/out" "$tmp/ours"; then
         csame="compiled tier: all results identical to the interpreter's (GasUsed included)"

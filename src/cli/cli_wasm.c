@@ -5,6 +5,7 @@
  *   ao wasm validate MODULE.wasm
  *   ao wasm run [--gas-limit N] [--memory-limit PAGES] [--tier interp|compiled]
  *               [--cache DIR] MODULE.wasm EXPORT [ARG...]
+ *   ao wasm compile [--cache DIR] [-O N] MODULE.wasm
  *
  * Arguments are typed: i32:5, i64:-1, f32:1.5, f64:0.5; a float written as
  * 0x followed by hex digits only is a bit pattern (f64:0x7ff8000000000000),
@@ -34,6 +35,7 @@ static void cli_wasm_usage(FILE *f)
             "usage: ao wasm validate MODULE.wasm\n"
             "       ao wasm run [--gas-limit N] [--memory-limit PAGES] [--tier interp|compiled]\n"
             "                   [--cache DIR] MODULE.wasm EXPORT [ARG...]\n"
+            "       ao wasm compile [--cache DIR] [-O N] MODULE.wasm\n"
             "\n"
             "validate  decode and validate a binary module; exit 0 if valid,\n"
             "          1 if malformed, invalid or unsupported (with the reason)\n"
@@ -49,7 +51,11 @@ static void cli_wasm_usage(FILE *f)
             "                        code through wasm2c and cc, same results and gas;\n"
             "                        a module the tier does not take is an error\n"
             "  --cache DIR           where compiled modules are kept (default:\n"
-            "                        AO_WASM_CACHE, else ~/.cache/ao/wasm)\n");
+            "                        AO_WASM_CACHE, else ~/.cache/ao/wasm)\n"
+            "compile   build the compiled tier's library of a module into the cache\n"
+            "          (C optimisation level N, default 2) so that later runs and\n"
+            "          nodes find it; exit 0 compiled, 1 the tier does not take the\n"
+            "          module (with the reason), 2 usage or load error\n");
 }
 
 
@@ -236,6 +242,7 @@ static int cli_wasm_validate(int argc, char **argv)
 
 static int cli_wasm_run(int argc, char **argv)
 {
+    ao_log_configure(AO_LOG_WARN, false);   /* results and traps only: no engine notes */
     uint64_t gas_limit = UINT64_MAX, mem_pages = 0;
     bool has_mem = false;
     wasm_tier tier = wasm_tier_default();
@@ -397,6 +404,50 @@ out:
     return status;
 }
 
+static int cli_wasm_compile(int argc, char **argv)
+{
+    ao_log_configure(AO_LOG_WARN, false);
+    const char *cache = NULL, *path = NULL;
+    int olev = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cache") && i + 1 < argc) {
+            cache = argv[++i];
+        } else if (!strcmp(argv[i], "-O") && i + 1 < argc) {
+            const char *o = argv[++i];
+            if (o[0] < '0' || o[0] > '3' || o[1]) {
+                fprintf(stderr, "ao wasm: -O takes 0, 1, 2 or 3\n");
+                return 2;
+            }
+            olev = o[0] - '0';
+        } else if (argv[i][0] == '-' || path) {
+            cli_wasm_usage(stderr);
+            return 2;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path) {
+        cli_wasm_usage(stderr);
+        return 2;
+    }
+    ao_error err;
+    ao_err_clear(&err);
+    wasm_module *m = NULL;
+    if (cli_wasm_load(path, &m, &err) != AO_OK) {
+        fprintf(stderr, "ao wasm: %s: %s\n", path, err.msg);
+        return 2;
+    }
+    wasm_aot_opts o = { cache, olev };
+    int rc = wasm_module_compile(m, &o, &err);
+    wasm_module_free(m);
+    if (rc != AO_OK) {
+        printf("%s: stays on the interpreter: %s\n", path, err.msg);
+        return 1;
+    }
+    printf("%s: compiled\n", path);
+    return 0;
+}
+
 int cli_wasm_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -409,6 +460,8 @@ int cli_wasm_main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "validate"))
         return cli_wasm_validate(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "compile"))
+        return cli_wasm_compile(argc - 1, argv + 1);
     if (!strcmp(argv[1], "run")) {
         for (int i = 2; i < argc; i++)
             if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

@@ -20,6 +20,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- function type registry (structural, process-wide) ---- */
 
@@ -384,12 +385,29 @@ int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
 
 static int set_tier(wasm_instance *inst, wasm_tier tier, ao_error *err);
 
+/* A background build: shared by the module and the builder thread (the
+ * last one to let go frees it), so that a module can be freed while its
+ * library is still being built. state: 1 running, 2 built, 3 failed. */
+typedef struct aot_bg {
+    int refs;
+    int state;
+    aot_job job;
+} aot_bg;
+
+static void bg_release(aot_bg *b)
+{
+    if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        wasm__aot_job_free(&b->job);
+        free(b);
+    }
+}
+
 static void aot_mod_free(wasm_module *m)
 {
-    if (m->aot_thread) {
-        pthread_join(*(pthread_t *)m->aot_thread, NULL);
-        free(m->aot_thread);
-        m->aot_thread = NULL;
+    if (m->aot_bgs) {
+        bg_release(m->aot_bgs);
+        m->aot_bgs = NULL;
+        m->aot_bg_state = NULL;
     }
     aot_mod *am = m->aot;
     if (!am)
@@ -408,48 +426,64 @@ bool wasm_module_compiled(const wasm_module *m)
 
 static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Build (if build) or find m's library and load it; m->aot is published
- * once, under load_mu. */
-static int compile_locked(wasm_module *m, const wasm_aot_opts *opts, bool build, ao_error *err)
+/* Load the built library of job j as m's; m->aot is published once, under
+ * load_mu. */
+static int load_locked(wasm_module *m, const aot_job *j, ao_error *err)
 {
     if (m->aot)
         return AO_OK;
-    char path[4096], key[128];
-    int rc = wasm__aot_build(m, opts, build, path, sizeof path, key, sizeof key, err);
-    if (rc)
-        return rc;
     aot_mod *am = calloc(1, sizeof *am);
     if (!am)
         return ao_err_set(err, AO_ENOMEM, "wasm aot: out of memory");
-    am->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    am->dl = dlopen(j->path, RTLD_NOW | RTLD_LOCAL);
     if (!am->dl) {
         const char *de = dlerror();
         free(am);
-        return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: cannot load %s: %s", path,
+        return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: cannot load %s: %s", j->path,
                           de ? de : "?");
     }
     aot_init_fn init = (aot_init_fn)(uintptr_t)dlsym(am->dl, "aot_init");
     if (!init || init(&host, &am->lib) != 0 || am->lib.abi != AOT_ABI_VERSION ||
-        strcmp(am->lib.key, key) != 0 || am->lib.nfuncs != m->ncode ||
+        strcmp(am->lib.key, j->key) != 0 || am->lib.nfuncs != m->ncode ||
         am->lib.ntypes != m->ntypes) {
         dlclose(am->dl);
         free(am);
         return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: %s is not this module's library",
-                          path);
+                          j->path);
     }
     m->aot_free = aot_mod_free;
     __atomic_store_n(&m->aot, am, __ATOMIC_RELEASE);
+    ao_log(AO_LOG_INFO, "wasm", "compiled tier: loaded %s", j->path);
     return AO_OK;
+}
+
+/* Find (and, if build, build) m's library and load it. */
+static int compile_locked(wasm_module *m, const wasm_aot_opts *opts, bool build, ao_error *err)
+{
+    if (m->aot)
+        return AO_OK;
+    aot_job j;
+    int rc = wasm__aot_prepare(m, opts, &j, err);
+    if (rc)
+        return rc;
+    if (!wasm__aot_cached(&j))
+        rc = build ? wasm__aot_run_job(&j, err)
+                   : ao_err_set(err, AO_ENOTFOUND, "wasm aot: %s not built yet", j.path);
+    if (rc == AO_OK)
+        rc = load_locked(m, &j, err);
+    wasm__aot_job_free(&j);
+    return rc;
 }
 
 int wasm_module_compile(wasm_module *m, const wasm_aot_opts *opts, ao_error *err)
 {
-    pthread_mutex_lock(&load_mu);
-    if (m->aot_thread) {   /* a background build of it: wait for it, it may be the one */
-        pthread_join(*(pthread_t *)m->aot_thread, NULL);
-        free(m->aot_thread);
-        m->aot_thread = NULL;
+    /* a background build of it in progress: wait for it rather than
+     * running the compiler twice */
+    while (m->aot_bg_state && __atomic_load_n(m->aot_bg_state, __ATOMIC_ACQUIRE) == 1) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
+    pthread_mutex_lock(&load_mu);
     int rc = compile_locked(m, opts, true, err);
     pthread_mutex_unlock(&load_mu);
     return rc;
@@ -457,13 +491,13 @@ int wasm_module_compile(wasm_module *m, const wasm_aot_opts *opts, ao_error *err
 
 static void *bg_build(void *arg)
 {
-    wasm_module *m = arg;
-    char path[4096], key[128];
+    aot_bg *b = arg;
     ao_error err;
-    int rc = wasm__aot_build(m, NULL, true, path, sizeof path, key, sizeof key, &err);
+    int rc = wasm__aot_run_job(&b->job, &err);
     if (rc)
         ao_log(AO_LOG_INFO, "wasm", "module stays on the interpreter: %s", err.msg);
-    __atomic_store_n(&m->aot_bg, rc ? 3 : 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&b->state, rc ? 3 : 2, __ATOMIC_RELEASE);
+    bg_release(b);
     return NULL;
 }
 
@@ -471,27 +505,44 @@ void wasm__aot_start(wasm_module *m)
 {
     ao_error err;
     const char *sync = getenv("AO_WASM_AOT_SYNC");
-    pthread_mutex_lock(&load_mu);
-    int rc = compile_locked(m, NULL, sync && !strcmp(sync, "1"), &err);
-    pthread_mutex_unlock(&load_mu);
-    if (rc == AO_OK)
+    bool now = sync && !strcmp(sync, "1");
+    aot_bg *b = calloc(1, sizeof *b);
+    if (!b)
         return;
-    if (rc != AO_ENOTFOUND) {
+    int rc = wasm__aot_prepare(m, NULL, &b->job, &err);
+    if (rc == AO_OK && (now || wasm__aot_cached(&b->job))) {
+        rc = wasm__aot_run_job(&b->job, &err);
+        if (rc == AO_OK) {
+            pthread_mutex_lock(&load_mu);
+            rc = load_locked(m, &b->job, &err);
+            pthread_mutex_unlock(&load_mu);
+        }
+        wasm__aot_job_free(&b->job);
+        free(b);
+        if (rc)
+            ao_log(AO_LOG_INFO, "wasm", "module stays on the interpreter: %s", err.msg);
+        return;
+    }
+    if (rc) {
+        free(b);
         ao_log(AO_LOG_INFO, "wasm", "module stays on the interpreter: %s", err.msg);
         return;
     }
     /* not in the cache: build it while the interpreter serves */
-    pthread_t *t = malloc(sizeof *t);
-    if (!t)
-        return;
-    m->aot_bg = 1;
+    b->refs = 2;
+    b->state = 1;
+    m->aot_bgs = b;
+    m->aot_bg_state = &b->state;
     m->aot_free = aot_mod_free;
-    if (pthread_create(t, NULL, bg_build, m) != 0) {
-        free(t);
-        m->aot_bg = 3;
-        return;
+    pthread_attr_t a;
+    pthread_t t;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, bg_build, b) != 0) {
+        b->state = 3;
+        b->refs = 1;
     }
-    m->aot_thread = t;
+    pthread_attr_destroy(&a);
 }
 
 void wasm__aot_tier_up(wasm_instance *inst)
@@ -499,11 +550,13 @@ void wasm__aot_tier_up(wasm_instance *inst)
     wasm_module *m = (wasm_module *)inst->m;
     if (!wasm_module_compiled(m)) {
         ao_error err;
+        aot_bg *bg = m->aot_bgs;
         pthread_mutex_lock(&load_mu);
-        int rc = compile_locked(m, NULL, false, &err);
+        int rc = bg ? load_locked(m, &bg->job, &err) : compile_locked(m, NULL, false, &err);
         pthread_mutex_unlock(&load_mu);
         if (rc) {
-            __atomic_store_n(&m->aot_bg, 3, __ATOMIC_RELEASE);
+            if (m->aot_bg_state)
+                __atomic_store_n(m->aot_bg_state, 3, __ATOMIC_RELEASE);
             ao_log(AO_LOG_INFO, "wasm", "module stays on the interpreter: %s", err.msg);
             return;
         }

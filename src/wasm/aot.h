@@ -95,8 +95,17 @@ typedef struct aot_ictx {
 const aot_host *wasm__aot_host(void);
 uint32_t wasm__aot_type_id(const wasm_functype *ft);
 /* aot_build.c: produce (or find in the cache) the library of m; path out */
-/* (with build false: AO_ENOTFOUND unless it is in the cache already) */
-int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, bool build, char *path,
-                    size_t pathlen, char *key, size_t keylen, ao_error *err);
+/* aot_build.c: a library to build - everything taken from the module
+ * (the rewritten module, the glue text, the key), so that the build itself
+ * no longer needs the module */
+typedef struct aot_job {
+    char cache[3800], key[128], path[4096];
+    int olev;
+    ao_buf wasm, glue;
+} aot_job;
+int wasm__aot_prepare(const wasm_module *m, const wasm_aot_opts *opts, aot_job *j, ao_error *err);
+bool wasm__aot_cached(const aot_job *j);
+int wasm__aot_run_job(aot_job *j, ao_error *err);    /* wasm2c + cc into j->path */
+void wasm__aot_job_free(aot_job *j);
 
 #endif

@@ -264,10 +264,9 @@ static const char *glue_head =
 
     "static void aot_inst(void *w, void *c) { Z_aotm_instantiate((Z_aotm_instance_t *)w, c); }\n";
 
-static int write_glue(const wasm_module *m, const char *key, const char *path)
+static void make_glue(const wasm_module *m, const char *key, ao_buf *out)
 {
-    ao_buf b;
-    ao_buf_init(&b);
+    ao_buf b = *out;
     ao_buf_append_str(&b, glue_head);
     char head[160];
     /* multi-value result structs of every type (wasm2c defines those it uses) */
@@ -353,9 +352,7 @@ static int write_glue(const wasm_module *m, const char *key, const char *path)
 
                   "  return 0;\n}\n",
                   AOT_ABI_VERSION, key, m->ncode, m->ntypes);
-    int rc = ao_file_write_atomic(path, b.data, b.len, 0644, NULL);
-    ao_buf_free(&b);
-    return rc;
+    *out = b;
 }
 
 /* two independent 64-bit hashes */
@@ -383,68 +380,71 @@ static void rm_tmp(const char *dir)
     rmdir(dir);
 }
 
-int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, bool build, char *path,
-                    size_t pathlen, char *key, size_t keylen, ao_error *err)
+int wasm__aot_prepare(const wasm_module *m, const wasm_aot_opts *opts, aot_job *j, ao_error *err)
 {
-    char cache[3800];
+    memset(j, 0, sizeof *j);
+    ao_buf_init(&j->wasm);
+    ao_buf_init(&j->glue);
     if (opts && opts->cache_dir)
-        snprintf(cache, sizeof cache, "%s", opts->cache_dir);
+        snprintf(j->cache, sizeof j->cache, "%s", opts->cache_dir);
     else
-        default_cache(cache, sizeof cache);
-    int olev = 2;
+        default_cache(j->cache, sizeof j->cache);
+    j->olev = 2;
     const char *oe = getenv("AO_WASM_AOT_OPT");
     if (opts && opts->opt_level >= 0)
-        olev = opts->opt_level;
+        j->olev = opts->opt_level > 3 ? 3 : opts->opt_level;
     else if (oe && oe[0] >= '0' && oe[0] <= '3' && !oe[1])
-        olev = oe[0] - '0';
-    if (olev > 3)
-        olev = 3;
-    ao_buf wb;
-    ao_buf_init(&wb);
-    int rc = wasm__aot_instrument(m, &wb, err);
+        j->olev = oe[0] - '0';
+    int rc = wasm__aot_instrument(m, &j->wasm, err);
     if (rc) {
-        ao_buf_free(&wb);
+        wasm__aot_job_free(j);
         return rc;
     }
     uint64_t h1, h2, g1, g2;
-    hash2(wb.data, wb.len, &h1, &h2);
+    hash2(j->wasm.data, j->wasm.len, &h1, &h2);
     /* the glue's fixed text is part of what is compiled */
     hash2((const uint8_t *)glue_head, strlen(glue_head), &g1, &g2);
     h1 ^= g1;
     h2 ^= g2 * 3;
-    snprintf(key, keylen, "%016llx%016llx-a%d-O%d", (unsigned long long)h1,
-             (unsigned long long)h2, AOT_ABI_VERSION, olev);
-    snprintf(path, pathlen, "%s/%s.so", cache, key);
-    if (access(path, R_OK) == 0) {
-        ao_buf_free(&wb);
+    snprintf(j->key, sizeof j->key, "%016llx%016llx-a%d-O%d", (unsigned long long)h1,
+             (unsigned long long)h2, AOT_ABI_VERSION, j->olev);
+    snprintf(j->path, sizeof j->path, "%s/%s.so", j->cache, j->key);
+    make_glue(m, j->key, &j->glue);
+    if (!j->glue.data) {
+        wasm__aot_job_free(j);
+        return ao_err_set(err, AO_ENOMEM, "wasm aot: out of memory");
+    }
+    return AO_OK;
+}
+
+void wasm__aot_job_free(aot_job *j)
+{
+    ao_buf_free(&j->wasm);
+    ao_buf_free(&j->glue);
+}
+
+bool wasm__aot_cached(const aot_job *j) { return access(j->path, R_OK) == 0; }
+
+int wasm__aot_run_job(aot_job *j, ao_error *err)
+{
+    if (wasm__aot_cached(j))
         return AO_OK;
-    }
-    if (!build) {
-        ao_buf_free(&wb);
-        return ao_err_set(err, AO_ENOTFOUND, "wasm aot: %s not built yet", path);
-    }
     const char *rth = rt_header();
-    if (!rth) {
-        ao_buf_free(&wb);
+    if (!rth)
         return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: wasm-rt.h not found (install wabt)");
-    }
-    if (mkdirs(cache) != 0) {
-        ao_buf_free(&wb);
-        return ao_err_set(err, AO_EIO, "wasm aot: cannot create %s", cache);
-    }
+    if (mkdirs(j->cache) != 0)
+        return ao_err_set(err, AO_EIO, "wasm aot: cannot create %s", j->cache);
+    int rc;
     char dir[4000], f[4200], logp[4200], cf[4200], hf[4200], so[4200];
-    snprintf(dir, sizeof dir, "%s/tmp-XXXXXX", cache);
-    if (!mkdtemp(dir)) {
-        ao_buf_free(&wb);
-        return ao_err_set(err, AO_EIO, "wasm aot: cannot create a directory in %s", cache);
-    }
+    snprintf(dir, sizeof dir, "%s/tmp-XXXXXX", j->cache);
+    if (!mkdtemp(dir))
+        return ao_err_set(err, AO_EIO, "wasm aot: cannot create a directory in %s", j->cache);
     snprintf(f, sizeof f, "%s/m.wasm", dir);
     snprintf(logp, sizeof logp, "%s/log", dir);
     snprintf(cf, sizeof cf, "%s/m.c", dir);
     snprintf(hf, sizeof hf, "%s/wasm-rt.h", dir);
     snprintf(so, sizeof so, "%s/out.so", dir);
-    rc = ao_file_write_atomic(f, wb.data, wb.len, 0644, err);
-    ao_buf_free(&wb);
+    rc = ao_file_write_atomic(f, j->wasm.data, j->wasm.len, 0644, err);
     if (rc)
         goto out;
     char *w2c[] = {"wasm2c", f, "-n", "aotm", "-o", cf, NULL};
@@ -481,13 +481,12 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, bool build,
     if (rc)
         goto out;
     snprintf(f, sizeof f, "%s/glue.c", dir);
-    if (write_glue(m, key, f) != 0) {
-        rc = ao_err_set(err, AO_EIO, "wasm aot: cannot write %s", f);
+    rc = ao_file_write_atomic(f, j->glue.data, j->glue.len, 0644, err);
+    if (rc)
         goto out;
-    }
     const char *cc = getenv("CC");
     char ol[8], inc[4100];
-    snprintf(ol, sizeof ol, "-O%d", olev);
+    snprintf(ol, sizeof ol, "-O%d", j->olev);
     snprintf(inc, sizeof inc, "-I%s", dir);
     char *ccv[] = {(char *)(cc && *cc ? cc : "cc"), ol, "-fPIC", "-shared", "-w", "-DNDEBUG",
                    "-ffp-contract=off", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0",
@@ -496,8 +495,8 @@ int wasm__aot_build(const wasm_module *m, const wasm_aot_opts *opts, bool build,
         rc = fail_log("cc", logp, err);
         goto out;
     }
-    if (rename(so, path) != 0)
-        rc = ao_err_set(err, AO_EIO, "wasm aot: cannot move the library to %s", path);
+    if (rename(so, j->path) != 0)
+        rc = ao_err_set(err, AO_EIO, "wasm aot: cannot move the library to %s", j->path);
 out:
     rm_tmp(dir);
     return rc;

@@ -172,6 +172,14 @@ static int charge_cond(ins *st, uint64_t t, uint64_t f)
 {
     if (t == f)
         return t ? charge_const(st, t) : 0;
+    /* one side charges nothing (the usual case: the other run's head pays
+     * for itself): a plain conditional charge */
+    if (f == 0)
+        return op_u(st, 0x22, st->lc) || B(0x04) || B(0x40) || charge_const(st, t) || B(0x0b) ||
+               op_u(st, 0x20, st->lc);
+    if (t == 0)
+        return op_u(st, 0x22, st->lc) || B(0x45) || B(0x04) || B(0x40) || charge_const(st, f) ||
+               B(0x0b) || op_u(st, 0x20, st->lc);
     return op_u(st, 0x21, st->lc) || B(0x42) || put_sleb(st->b, (int64_t)t) ||
            B(0x42) || put_sleb(st->b, (int64_t)f) || op_u(st, 0x20, st->lc) || B(0x1b) ||
            charge_dyn(st) || op_u(st, 0x20, st->lc);

@@ -740,7 +740,8 @@ int wasm__run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
         return wasm__call_host(s, f, NULL, fp, trap);
     if (UNLIKELY(s->tier == WASM_TIER_COMPILED && !f->inst->aot && s->nframes == 0 &&
                  !f->inst->tier_pinned &&
-                 __atomic_load_n(&f->inst->m->aot_bg, __ATOMIC_ACQUIRE) == 2))
+                 f->inst->m->aot_bg_state &&
+                 __atomic_load_n(f->inst->m->aot_bg_state, __ATOMIC_ACQUIRE) == 2))
         wasm__aot_tier_up(f->inst);
     if (f->inst->aot)
         return wasm__aot_run(s, f, fp, trap);

@@ -321,8 +321,8 @@ bool wasm_instance_txn_open(const wasm_instance *inst);
  * objects, so an instance may switch tiers between calls. Not taken (the
  * module stays on the interpreter, AO_EUNSUPPORTED with the reason):
  * memory64, table64, reference-typed globals or function parameters and
- * results, and table.get/set/grow/fill/copy/init, elem.drop, memory.init,
- * data.drop. See docs/wasm.md. */
+ * results, and table.get/set/grow/fill/copy/init, elem.drop. See
+ * docs/wasm.md. */
 typedef enum { WASM_TIER_INTERP = 0, WASM_TIER_COMPILED = 1 } wasm_tier;
 
 typedef struct wasm_aot_opts {
@@ -336,8 +336,9 @@ typedef struct wasm_aot_opts {
  * library if the cache has it, else builds it in a background thread
  * while the interpreter serves; an instance of a compiled store moves to
  * the compiled tier at its next outermost call once the library is built
- * (unless wasm_instance_set_tier chose its tier; wasm_module_free waits
- * for a build in progress). A module the tier does not take stays
+ * (unless wasm_instance_set_tier chose its tier; a build still running
+ * when the module is freed finishes into the cache on its own). A module
+ * the tier does not take stays
  * interpreted. AO_WASM_AOT_SYNC=1 builds in wasm_module_new instead (tests,
  * tools). AO_WASM_CACHE is the default
  * cache directory (else $XDG_CACHE_HOME/ao/wasm, ~/.cache/ao/wasm, or

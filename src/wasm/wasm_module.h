@@ -243,8 +243,8 @@ struct wasm_module {
     /* The compiled tier's loaded library (aot.c), freed by aot_free. */
     void *aot;
     void (*aot_free)(struct wasm_module *m);
-    int aot_bg;               /* background build: 0 none, 1 running, 2 built, 3 failed */
-    void *aot_thread;         /* its pthread_t (joined by aot_free) */
+    void *aot_bgs;            /* a background build (aot.c), shared with its thread */
+    int *aot_bg_state;        /* its state: 1 running, 2 built, 3 failed (NULL: none) */
 };
 
 /* ---- front-end API ---- */

@@ -128,6 +128,14 @@ static void spawn_tree_of_100_children(void **state)
     }
     free(d);
     assert_int_equal(seen, CHILDREN);
+
+    /* Stop the node here, not in the group teardown: the children may
+     * still be evaluating, and the engine's page-fault handler (dirty
+     * tracking, src/wasm/dirty.c) is in front of cmocka's signal handlers
+     * only while a test runs (cmocka swaps them around each test and
+     * fixture). */
+    node_stop(g_node);
+    g_node = NULL;
 }
 
 int main(void)

@@ -208,7 +208,7 @@ static void test_sigkill_rounds(void **state)
         ssize_t got = read(p[0], &recs[0], sizeof *recs);
         if (got == (ssize_t)sizeof *recs)
             n = 1;
-        struct timespec ts = { 0, (long)(rand() % 60) * 1000000L };
+        struct timespec ts = { 0, (long)(5 + rand() % 80) * 1000000L };
         nanosleep(&ts, NULL);
         kill(c, SIGKILL);
         int status;

@@ -454,6 +454,43 @@ static void background_build_then_tier_up(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A module freed while its library is still being built: the free does
+ * not wait, the build finishes into the cache on its own, and a new module
+ * of the same bytes then loads it at once. */
+static void module_freed_during_background_build(void **state)
+{
+    (void)state;
+    char dir[] = "build/aot-test-bg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("AO_WASM_CACHE", dir, 1);
+    setenv("AO_WASM_AOT_OPT", "0", 1);
+    wasm_tier_set_default(WASM_TIER_COMPILED);
+    ao_error err = {0};
+    wasm_module *m;
+    assert_int_equal(wasm_module_new(H_WASM, sizeof H_WASM, &m, &err), AO_OK);
+    wasm_module_free(m);
+    int found = 0;
+    for (int i = 0; i < 3000 && !found; i++) {
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "ls %s | grep -q '\\.so$'", dir);
+        found = system(cmd) == 0;
+        if (!found) {
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(found);
+    assert_int_equal(wasm_module_new(H_WASM, sizeof H_WASM, &m, &err), AO_OK);
+    assert_true(wasm_module_compiled(m));      /* from the cache, at once */
+    wasm_module_free(m);
+    wasm_tier_set_default(WASM_TIER_INTERP);
+    unsetenv("AO_WASM_AOT_OPT");
+    unsetenv("AO_WASM_CACHE");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +500,7 @@ int main(void)
         cmocka_unit_test(memory64_stays_on_the_interpreter),
         cmocka_unit_test(store_tier_applies_at_instantiation),
         cmocka_unit_test(background_build_then_tier_up),
+        cmocka_unit_test(module_freed_during_background_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,5 +10,8 @@ int cli_wasm_main(int argc, char **argv);
 int cli_gateway_main(int argc, char **argv);
 int cli_process_main(int argc, char **argv);
 int cli_up_main(int argc, char **argv);
+int cli_su_main(int argc, char **argv);
+int cli_cu_main(int argc, char **argv);
+int cli_mu_main(int argc, char **argv);
 
 #endif

@@ -17,6 +17,9 @@ static const struct {
     { "gateway", cli_gateway_main, "serve a local weave as an Arweave HTTP gateway" },
     { "process", cli_process_main, "run messages through a process module (aos)" },
     { "up", cli_up_main, "run a whole AO network in one process (gateway, SU, CU, MU)" },
+    { "su", cli_su_main, "run a Scheduler Unit alone (multi-machine)" },
+    { "cu", cli_cu_main, "run a Compute Unit alone (multi-machine)" },
+    { "mu", cli_mu_main, "run a Messenger Unit alone (multi-machine)" },
 };
 
 static void usage(FILE *f)

@@ -437,6 +437,7 @@ int net_core_start(const net_core_options *o, net_handler h, void *ctx, net_core
         return ao_err_set(err, AO_EINVAL, "not an IPv4 address: %s", host);
     }
     unsigned threads = o->threads ? o->threads : 16;
+    unsigned timeout = o->timeout_s ? o->timeout_s : NET_TIMEOUT_S;
     if (o->thread_per_connection)
         nc->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
                                  MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL,
@@ -444,7 +445,7 @@ int net_core_start(const net_core_options *o, net_handler h, void *ctx, net_core
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                  MHD_OPTION_CONNECTION_LIMIT, threads * 16,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, nc,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                  MHD_OPTION_END);
     else
@@ -453,7 +454,7 @@ int net_core_start(const net_core_options *o, net_handler h, void *ctx, net_core
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                  MHD_OPTION_THREAD_POOL_SIZE, threads,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, nc,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                  MHD_OPTION_END);
     if (!nc->d) {
@@ -502,6 +503,7 @@ int net_server_start_face(const char *name, const net_server_options *opt, bool 
     co.threads = o.threads ? o.threads : 16;
     co.thread_per_connection = per_connection;
     co.max_body = o.max_body;
+    co.timeout_s = o.timeout_s;
     int rc = net_core_start(&co, h, unit, &s->core, err);
     if (rc) {
         free(s);

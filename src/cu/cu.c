@@ -595,6 +595,7 @@ static void enforce_budget(cu *c, cu_proc *keep, uint64_t extra)
 static void *worker(void *arg)
 {
     cu *c = arg;
+    pthread_setname_np(pthread_self(), "cu-worker");   /* per-thread CPU (bench/e2e) */
     pthread_mutex_lock(&c->mu);
     for (;;) {
         while (!c->stop && !c->qhead) pthread_cond_wait(&c->work_cv, &c->mu);

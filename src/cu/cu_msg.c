@@ -144,6 +144,7 @@ static const char *jstr(const cJSON *o, const char *k)
 /* Fields of the message an edge carries, from the SU JSON or the data layer. */
 typedef struct msg_src {
     const char *id, *signature, *anchor;
+    const char *target;  /* the item's own target, NULL/"" when absent */
     char *data;          /* owned */
     cJSON *tags;         /* owned, From/Owner stripped */
     char owner[AO_ADDRESS_MAX];
@@ -171,6 +172,7 @@ static int src_from_data(const char *id, const weave_client *data, msg_src *s,
     s->id = meta->id;
     s->signature = meta->signature;
     s->anchor = meta->anchor[0] ? meta->anchor : NULL;
+    s->target = meta->target;
     return AO_OK;
 }
 
@@ -205,6 +207,7 @@ int cu_msg_from_node(const cJSON *node, const char *pid, const weave_client *dat
         s.id = mid;
         s.signature = jstr(m, "signature");
         s.anchor = jstr(m, "anchor");
+        s.target = jstr(m, "target");
         const char *d = jstr(m, "data");
         s.data = strdup(d ? d : "");
         s.tags = cu_tags_copy(cJSON_GetObjectItemCaseSensitive(m, "tags"), true);
@@ -225,7 +228,9 @@ int cu_msg_from_node(const cJSON *node, const char *pid, const weave_client *dat
     if (s.signature) cJSON_AddStringToObject(o, "Signature", s.signature);
     cJSON_AddStringToObject(o, "Data", s.data);
     cJSON_AddStringToObject(o, "Owner", s.owner);
-    cJSON_AddStringToObject(o, "Target", pid);
+    /* an assigned tx keeps its own recipient (aos then sees it as an
+     * assignment: Target ~= ao.id) */
+    cJSON_AddStringToObject(o, "Target", s.target && s.target[0] ? s.target : pid);
     if (s.anchor) cJSON_AddStringToObject(o, "Anchor", s.anchor);
     else cJSON_AddNullToObject(o, "Anchor");
     cJSON_AddStringToObject(o, "From", from_process ? from_process : s.owner);

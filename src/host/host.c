@@ -510,6 +510,33 @@ static bool output_out_of_memory(const cJSON *o)
     return n >= t && memcmp(o->valuestring + n - t, tail, t) == 0;
 }
 
+/* A result bigger than HOST_MAX_RESULT_BYTES, or an outbox (Messages +
+ * Spawns + Assignments) longer than HOST_MAX_OUTBOX, is an Error (rolled
+ * back like any other): one hostile message cannot make its CU hold, store
+ * and serve unbounded results, nor its MU push a flood. */
+static char *result_over_limits(const char *text, const cJSON *resp)
+{
+    char msg[160];
+    size_t len = strlen(text);
+    if (len > HOST_MAX_RESULT_BYTES) {
+        snprintf(msg, sizeof msg, "result too large: %zu bytes, the limit is %u bytes", len,
+                 (unsigned)HOST_MAX_RESULT_BYTES);
+        return strdup(msg);
+    }
+    int n = 0;
+    static const char *const boxes[] = {"Messages", "Spawns", "Assignments"};
+    for (size_t i = 0; resp && i < 3; i++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(resp, boxes[i]);
+        if (cJSON_IsArray(a)) n += cJSON_GetArraySize(a);
+    }
+    if (n > HOST_MAX_OUTBOX) {
+        snprintf(msg, sizeof msg, "outbox too large: %d Messages, Spawns and Assignments, the limit is %d", n,
+                 HOST_MAX_OUTBOX);
+        return strdup(msg);
+    }
+    return NULL;
+}
+
 int host_process_handle(host_process *p, const char *msg_json, const char *env_json,
                         host_result *out, ao_error *err)
 {
@@ -566,6 +593,8 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
                 error = value_text(e);
             else if (resp && output_out_of_memory(cJSON_GetObjectItemCaseSensitive(resp, "Output")))
                 lost_memory = true;
+            else if ((error = result_over_limits(text, resp)) != NULL)
+                resp = NULL;   /* nothing of it goes out */
         }
     }
     out->raw = text;

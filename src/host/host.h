@@ -37,6 +37,12 @@
 typedef struct host_module host_module;
 typedef struct host_process host_process;
 
+/* Bounds on one message's result (beyond them the result is an Error,
+ * memory rolled back): the result JSON's bytes and its outbox length
+ * (Messages + Spawns + Assignments). */
+#define HOST_MAX_RESULT_BYTES (32u * 1024 * 1024)
+#define HOST_MAX_OUTBOX 10000
+
 typedef struct host_limits {
     uint64_t memory_limit;    /* bytes; 0 = the module's own maximum */
     uint64_t compute_limit;   /* gas per message; 0 = no limit */

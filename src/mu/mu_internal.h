@@ -72,7 +72,7 @@ struct mu {
     pthread_mutex_t lock;       /* guards db, pending, running, stop */
     pthread_cond_t cond;        /* work arrived / a job finished / stop */
     sqlite3 *db;
-    sqlite3_stmt *st_insert, *st_claim, *st_done, *st_retry, *st_dead, *st_next;
+    sqlite3_stmt *st_insert, *st_claim, *st_claim_all, *st_done, *st_retry, *st_dead, *st_next;
     uint64_t pending;           /* rows in state 0 */
     ao_metric *depth;           /* ao_mu_queue_depth gauge = pending */
     int sync_full;              /* current PRAGMA synchronous: 1 FULL, 0 OFF, -1 unknown */

@@ -25,6 +25,8 @@ static const char *SCHEMA =
     " UNIQUE(source, kind, idx, process));"
     "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, id);"
     "CREATE INDEX IF NOT EXISTS jobs_src ON jobs(source, process, state, id);"
+    "CREATE INDEX IF NOT EXISTS jobs_free ON jobs(state, wait, id);"
+    "CREATE INDEX IF NOT EXISTS jobs_heads ON jobs(state, wait, source, process, target, id);"
     "CREATE TABLE IF NOT EXISTS monitors("
     " pid TEXT PRIMARY KEY, cursor TEXT, raw BLOB, time INTEGER NOT NULL);";
 
@@ -140,13 +142,36 @@ int mu_q_open(mu *m, ao_error *err)
           "INSERT OR IGNORE INTO jobs(source,kind,idx,process,state,item_id,target,initial,"
           "arg,flag,wait,raw,reason,time) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
         /* Ready: pending, due, and (for ordered pushes) no earlier pending
-         * spawn of the same result nor earlier push to the same target. */
+         * spawn of the same result nor earlier push to the same target.
+         * First among the oldest 256 pending jobs (cheap); when
+         * none of them is ready (e.g. a long outbox to one target, all
+         * waiting behind its first push), st_claim_all below. */
         { &m->st_claim,
           "SELECT id,source,kind,idx,process,item_id,target,initial,arg,flag,wait,raw,attempts"
-          " FROM jobs j WHERE state=0 AND next_at<=?1 AND NOT (wait=1 AND EXISTS("
+          " FROM jobs j WHERE state=0 AND next_at<=?1 AND id<=(SELECT MAX(id) FROM"
+          "  (SELECT id FROM jobs WHERE state=0 ORDER BY id LIMIT 256))"
+          " AND NOT (wait=1 AND EXISTS("
           "  SELECT 1 FROM jobs k WHERE k.source=j.source AND k.process=j.process"
           "  AND k.state=0 AND k.id<j.id AND (k.kind='spawn' OR"
           "  (k.kind IN ('message','spawned') AND k.target=j.target))))"
+          " ORDER BY id LIMIT ?2" },
+        /* The same over the whole queue, without visiting every waiting
+         * job: candidates are only the first due unordered jobs and the
+         * first pending ordered job of each (source, process, target);
+         * scanning all of them (one correlated subquery each) made a claim
+         * cost O(queue) and a 10,000-message crank to one target quadratic.
+         * Pushes to one target are all ordered ones, so such a head has
+         * none before it: only an earlier spawn can still hold it. */
+        { &m->st_claim_all,
+          "SELECT id,source,kind,idx,process,item_id,target,initial,arg,flag,wait,raw,attempts"
+          " FROM jobs j WHERE id IN ("
+          "  SELECT id FROM (SELECT id FROM jobs WHERE state=0 AND wait=0 AND next_at<=?1"
+          "   ORDER BY id LIMIT ?2)"
+          "  UNION ALL SELECT MIN(id) FROM jobs WHERE state=0 AND wait=1"
+          "   GROUP BY source, process, target)"
+          " AND state=0 AND next_at<=?1 AND NOT (wait=1 AND EXISTS("
+          "  SELECT 1 FROM jobs k WHERE k.source=j.source AND k.process=j.process"
+          "  AND k.kind='spawn' AND k.state=0 AND k.id<j.id))"
           " ORDER BY id LIMIT ?2" },
         { &m->st_done, "UPDATE jobs SET state=1, raw=NULL, time=?2 WHERE id=?1" },
         { &m->st_retry,
@@ -175,6 +200,7 @@ void mu_q_close(mu *m)
 {
     sqlite3_finalize(m->st_insert);
     sqlite3_finalize(m->st_claim);
+    sqlite3_finalize(m->st_claim_all);
     sqlite3_finalize(m->st_done);
     sqlite3_finalize(m->st_retry);
     sqlite3_finalize(m->st_dead);
@@ -277,14 +303,13 @@ static bool is_running(const mu *m, int64_t id)
     return false;
 }
 
-int mu_q_claim(mu *m, int64_t now, mu_job *out, int64_t *wake, ao_error *err)
+/* 1 and *out from one claim statement, 0 if it has no usable row. */
+static int claim_with(mu *m, sqlite3_stmt *st, int64_t now, mu_job *out, ao_error *err)
 {
-    sqlite3_stmt *st = m->st_claim;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, (int64_t)m->nrunning + 1);
     int rc;
-    *wake = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         if (is_running(m, id))
@@ -321,7 +346,18 @@ int mu_q_claim(mu *m, int64_t now, mu_job *out, int64_t *wake, ao_error *err)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return sql_err(m, err, "claim");
-    st = m->st_next;
+    return 0;
+}
+
+int mu_q_claim(mu *m, int64_t now, mu_job *out, int64_t *wake, ao_error *err)
+{
+    *wake = 0;
+    int rc = claim_with(m, m->st_claim, now, out, err);
+    if (rc == 0)
+        rc = claim_with(m, m->st_claim_all, now, out, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st = m->st_next;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, now);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)

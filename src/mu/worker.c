@@ -123,6 +123,7 @@ static void finish(mu *m, const mu_job *j, int rc, const ao_error *why, mu_jobs 
 static void *worker_main(void *arg)
 {
     mu *m = arg;
+    pthread_setname_np(pthread_self(), "mu-worker");   /* per-thread CPU (bench/e2e) */
     pthread_mutex_lock(&m->lock);
     while (!m->stop) {
         mu_job j;
@@ -311,6 +312,7 @@ static void poll_all(mu *m)
 static void *cron_main(void *arg)
 {
     mu *m = arg;
+    pthread_setname_np(pthread_self(), "mu-cron");
     pthread_mutex_lock(&m->lock);
     while (!m->stop) {
         struct timespec ts;

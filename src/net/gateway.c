@@ -522,6 +522,7 @@ int net_gateway_start(weave *w, const net_gateway_options *opt, net_gateway **ou
     co.port = o.port;
     co.threads = o.threads ? o.threads : 4;
     co.max_body = o.max_body;
+    co.timeout_s = o.timeout_s;
     co.allow_methods = "GET, HEAD, POST, OPTIONS";
     int rc = net_core_start(&co, dispatch, g, &g->core, err);
     if (rc) {

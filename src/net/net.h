@@ -41,9 +41,12 @@ typedef struct net_gateway_options {
     uint16_t port;           /* 0 = any free port (see net_gateway_port) */
     unsigned threads;        /* thread pool size; 0 = 4 */
     size_t max_body;         /* 0 = NET_MAX_BODY */
+    unsigned timeout_s;      /* idle connection timeout; 0 = NET_TIMEOUT_S */
 } net_gateway_options;
 
 #define NET_MAX_BODY (10u * 1024 * 1024)
+/* A connection idle this long (a client stalling mid-request) is closed. */
+#define NET_TIMEOUT_S 60
 
 /* Start serving w (which must outlive the gateway). opt may be NULL. */
 int net_gateway_start(struct weave *w, const net_gateway_options *opt, net_gateway **out,
@@ -74,6 +77,7 @@ typedef struct net_server_options {
     uint16_t port;           /* 0 = any free port (net_server_port) */
     unsigned threads;        /* 0 = 16 (CU /result calls may block) */
     size_t max_body;         /* 0 = NET_MAX_BODY */
+    unsigned timeout_s;      /* idle connection timeout; 0 = NET_TIMEOUT_S */
 } net_server_options;
 
 int net_su_start(struct su *s, const net_server_options *opt, net_server **out, ao_error *err);

@@ -77,6 +77,7 @@ typedef struct net_core_options {
     unsigned threads;               /* pool size (0 = 16) */
     bool thread_per_connection;     /* instead of a pool (blocking routes) */
     size_t max_body;                /* 0 = NET_MAX_BODY */
+    unsigned timeout_s;             /* 0 = NET_TIMEOUT_S */
     const char *allow_methods;      /* CORS Allow-Methods; NULL = default */
 } net_core_options;
 

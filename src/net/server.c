@@ -9,6 +9,7 @@
 #include "net/net_internal.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -304,6 +305,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     net_core *nc = cls;
     request *r = *con_cls;
     if (!r) {
+        /* name the server thread by its face ("mu-http"...), once, so
+         * per-thread CPU time can be told apart (bench/e2e) */
+        static _Thread_local bool named;
+        if (!named) {
+            char tn[16];
+            snprintf(tn, sizeof tn, "%.10s-http", nc->name);
+            pthread_setname_np(pthread_self(), tn);
+            named = true;
+        }
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
@@ -427,6 +437,7 @@ int net_core_start(const net_core_options *o, net_handler h, void *ctx, net_core
         return ao_err_set(err, AO_EINVAL, "not an IPv4 address: %s", host);
     }
     unsigned threads = o->threads ? o->threads : 16;
+    unsigned timeout = o->timeout_s ? o->timeout_s : NET_TIMEOUT_S;
     if (o->thread_per_connection)
         nc->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
                                  MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL,
@@ -434,7 +445,7 @@ int net_core_start(const net_core_options *o, net_handler h, void *ctx, net_core
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                  MHD_OPTION_CONNECTION_LIMIT, threads * 16,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, nc,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                  MHD_OPTION_END);
     else
@@ -443,7 +454,7 @@ int net_core_start(const net_core_options *o, net_handler h, void *ctx, net_core
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                  MHD_OPTION_THREAD_POOL_SIZE, threads,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, nc,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                  MHD_OPTION_END);
     if (!nc->d) {
@@ -492,6 +503,7 @@ int net_server_start_face(const char *name, const net_server_options *opt, bool 
     co.threads = o.threads ? o.threads : 16;
     co.thread_per_connection = per_connection;
     co.max_body = o.max_body;
+    co.timeout_s = o.timeout_s;
     int rc = net_core_start(&co, h, unit, &s->core, err);
     if (rc) {
         free(s);

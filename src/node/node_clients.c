@@ -8,12 +8,36 @@
 #include "node/node_internal.h"
 
 #include <stdio.h>
+#include <time.h>
+
+/* CPU time the calling thread spends inside a neighbour unit, counted by
+ * the metrics ao_node_{mu,cu}_in_{su,cu}_cpu_us, so per-thread CPU time can
+ * be split by unit even though the in-process calls run on the caller's
+ * thread (bench/e2e). */
+static int64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+#define TIMED(metric_name, call)                                                         \
+    do {                                                                                 \
+        static ao_metric *m_;                                                            \
+        if (!m_)                                                                         \
+            m_ = ao_metric_get(metric_name, "CPU us spent in in-process calls", false);  \
+        int64_t t0_ = thread_cpu_us();                                                   \
+        int r_ = (call);                                                                 \
+        if (m_)                                                                          \
+            ao_metric_add(m_, thread_cpu_us() - t0_);                                    \
+        return r_;                                                                       \
+    } while (0)
 
 /* ---- cu_su_client over an SU ---- */
 
 static int cs_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
 {
-    return su_process_json(ctx, pid, out, err);
+    TIMED("ao_node_cu_in_su_cpu_us", su_process_json(ctx, pid, out, err));
 }
 
 static int cs_schedule(void *ctx, const char *pid, const char *from, const char *to, size_t limit,
@@ -28,24 +52,24 @@ static int cs_schedule(void *ctx, const char *pid, const char *from, const char 
         snprintf(lim, sizeof lim, "%zu", limit);
         q.limit = lim;
     }
-    return su_get_json(ctx, pid, &q, out, err);
+    TIMED("ao_node_cu_in_su_cpu_us", su_get_json(ctx, pid, &q, out, err));
 }
 
 static int cs_message(void *ctx, const char *pid, const char *msg_id, ao_buf *out, ao_error *err)
 {
     su_query q = { 0 };
     q.process_id = pid;
-    return su_get_json(ctx, msg_id, &q, out, err);
+    TIMED("ao_node_cu_in_su_cpu_us", su_get_json(ctx, msg_id, &q, out, err));
 }
 
 static int cs_latest(void *ctx, const char *pid, ao_buf *out, ao_error *err)
 {
-    return su_latest_json(ctx, pid, out, err);
+    TIMED("ao_node_cu_in_su_cpu_us", su_latest_json(ctx, pid, out, err));
 }
 
 static int cs_timestamp(void *ctx, const char *pid, ao_buf *out, ao_error *err)
 {
-    return su_timestamp_json(ctx, pid, out, err);
+    TIMED("ao_node_cu_in_su_cpu_us", su_timestamp_json(ctx, pid, out, err));
 }
 
 void node_cu_su_client_local(su *s, cu_su_client *out)
@@ -62,18 +86,18 @@ void node_cu_su_client_local(su *s, cu_su_client *out)
 
 static int ms_post(void *ctx, const uint8_t *raw, size_t len, ao_buf *out, ao_error *err)
 {
-    return su_post_item(ctx, raw, len, NULL, out, err);
+    TIMED("ao_node_mu_in_su_cpu_us", su_post_item(ctx, raw, len, NULL, out, err));
 }
 
 static int ms_assign(void *ctx, const char *pid, const char *tx_id, bool base_layer,
                      const char *exclude_csv, ao_buf *out, ao_error *err)
 {
-    return su_assign(ctx, pid, tx_id, base_layer, exclude_csv, NULL, out, err);
+    TIMED("ao_node_mu_in_su_cpu_us", su_assign(ctx, pid, tx_id, base_layer, exclude_csv, NULL, out, err));
 }
 
 static int ms_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
 {
-    return su_process_json(ctx, pid, out, err);
+    TIMED("ao_node_mu_in_su_cpu_us", su_process_json(ctx, pid, out, err));
 }
 
 void node_mu_su_client_local(su *s, mu_su_client *out)
@@ -89,7 +113,7 @@ void node_mu_su_client_local(su *s, mu_su_client *out)
 static int mc_result(void *ctx, const char *msg_id, const char *pid, ao_buf *out, ao_error *err)
 {
     /* the MU asks with no-busy=1: wait for the evaluation */
-    return cu_result(ctx, msg_id, pid, true, out, err);
+    TIMED("ao_node_mu_in_cu_cpu_us", cu_result(ctx, msg_id, pid, true, out, err));
 }
 
 static int mc_cron(void *ctx, const char *pid, const char *from, size_t limit, ao_buf *out,
@@ -101,7 +125,7 @@ static int mc_cron(void *ctx, const char *pid, const char *from, size_t limit, a
         snprintf(lim, sizeof lim, "%zu", limit);
         l = lim;
     }
-    return cu_cron(ctx, pid, from, NULL, l, out, err);
+    TIMED("ao_node_mu_in_cu_cpu_us", cu_cron(ctx, pid, from, NULL, l, out, err));
 }
 
 void node_mu_cu_client_local(cu *c, mu_cu_client *out)

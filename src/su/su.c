@@ -430,6 +430,7 @@ fail:
 static void *writer_main(void *arg)
 {
     su *s = arg;
+    pthread_setname_np(pthread_self(), "su-writer");   /* per-thread CPU (bench/e2e) */
     int64_t last_retry = 0;
     for (;;) {
         pthread_mutex_lock(&s->qmu);

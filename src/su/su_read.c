@@ -220,6 +220,11 @@ static int fetch(su *s, su_reader *rd, const su_row *row, bool assignment, ao_bu
         return r;
     }
     sqlite3_reset(st);
+    /* the pending row is dropped once the upload is done: if it went
+     * between the two looks above, the data layer has the item now */
+    r = s->data.get(s->data.ctx, id, out, err);
+    if (r != AO_ENOTFOUND)
+        return r;
     return ao_err_set(err, AO_EIO, "su: item %s of %s/%llu missing from the data layer", id,
                       row->process, (unsigned long long)row->nonce);
 }

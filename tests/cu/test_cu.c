@@ -257,11 +257,11 @@ static void assignment_of_a_stored_tx_is_read_from_the_data_layer(void **state)
     spawn(pid);
     expect_eval(pid, "Handlers.add('probe', function(m) return m.Action == 'Probe' end, "
                      "function(m) Seen = m end); return 'ok'", "ok");
-    /* a message to some other target, stored, then assigned to pid */
+    /* a message to pid stored on the weave, then assigned to pid */
     ktag kt[] = {{"Data-Protocol", "ao"}, {"Type", "Message"}, {"Action", "Probe"}, {NULL, NULL}};
     ao_buf raw;
     ao_buf_init(&raw);
-    assert_int_equal(fsu_sign(F.owner, kt, F.module, "stored-data", 11, &raw), AO_OK);
+    assert_int_equal(fsu_sign(F.owner, kt, pid, "stored-data", 11, &raw), AO_OK);
     weave_put_result pr;
     assert_int_equal(weave_put(F.w, raw.data, raw.len, 0, &pr, NULL), AO_OK);
     ao_buf_free(&raw);

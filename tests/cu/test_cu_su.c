@@ -165,7 +165,7 @@ static void results_of_a_real_su_schedule(void **state)
     ktag mk[] = {{"Data-Protocol", "ao"}, {"Type", "Message"}, {"Action", "Probe"}, {NULL, NULL}};
     ao_buf raw;
     ao_buf_init(&raw);
-    assert_int_equal(fsu_sign(g_user, mk, g_module, "assigned", 8, &raw), AO_OK);
+    assert_int_equal(fsu_sign(g_user, mk, pid, "assigned", 8, &raw), AO_OK);
     weave_put_result pr;
     assert_int_equal(weave_put(g_w, raw.data, raw.len, 0, &pr, NULL), AO_OK);
     ao_buf_free(&raw);

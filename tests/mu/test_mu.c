@@ -1027,6 +1027,66 @@ static void concurrent_posts_all_cranked(void **state)
     fx_free(f);
 }
 
+/* Regression: a claim used to visit every pending push (one correlated
+ * subquery each), so a long outbox to one target, where all but the first
+ * push wait, made the crank quadratic. Now the claim looks at the oldest
+ * 256 pending jobs, then at the first push of each (source, target): a
+ * 400-message outbox to Q followed by one to R pushes all of them, once,
+ * Q's in outbox order. */
+static void long_outbox_to_one_target_in_order(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    char R[44];
+    rand_id(R);
+    fake_su_add_process(&f->su, R, proc_tags(f->MOD, f->SCH));
+    fx_open(f);
+    enum { NQ = 400 };
+    ao_buf raw, r;
+    ao_buf_init(&raw);
+    ao_buf_init(&r);
+    char id[44];
+    user_item(f, f->P, &raw, id, "Data-Protocol", "ao", "Type", "Message", "Action", "Go",
+              NULL);
+    ao_buf_printf(&r, "{\"Messages\":[");
+    for (int i = 0; i <= NQ; i++)
+        ao_buf_printf(&r, "%s{\"Target\":\"%s\",\"Tags\":[{\"name\":\"Ref\",\"value\":\"%d\"}],"
+                      "\"Data\":\"\"}", i ? "," : "", i < NQ ? f->Q : R, i);
+    ao_buf_printf(&r, "],\"Spawns\":[],\"Assignments\":[],\"Output\":\"\"}");
+    ao_buf_append_byte(&r, 0);
+    fake_cu_script(&f->cu, id, (const char *)r.data);
+    assert_int_equal(mu_post(f->m, raw.data, raw.len, NULL, NULL, NULL), AO_OK);
+    ao_error e = {0};
+    if (mu_wait_idle(f->m, 120000, &e))
+        fail_msg("mu_wait_idle: %s", e.msg);
+    assert_int_equal(f->su.nposted, 1 + NQ + 1);
+    assert_int_equal(f->su.duplicates, 0);
+    int next_q = 0, seen_r = 0;
+    for (size_t i = 1; i < f->su.nposted; i++) {
+        item it;
+        assert_int_equal(item_decode(f->su.posted[i].raw, f->su.posted[i].len, &it, NULL), AO_OK);
+        char t[44], ref[16] = "";
+        ao_b64url_encode_to(it.target, 32, t);
+        for (size_t k = 0; k < it.ntags; k++)
+            if (it.tags[k].name_len == 3 && !memcmp(it.tags[k].name, "Ref", 3))
+                snprintf(ref, sizeof ref, "%.*s", (int)it.tags[k].value_len,
+                         (const char *)it.tags[k].value);
+        if (!strcmp(t, R)) {
+            assert_int_equal(atoi(ref), NQ);
+            seen_r++;
+        } else {
+            assert_string_equal(t, f->Q);
+            assert_int_equal(atoi(ref), next_q);
+            next_q++;
+        }
+    }
+    assert_int_equal(next_q, NQ);
+    assert_int_equal(seen_r, 1);
+    ao_buf_free(&raw);
+    ao_buf_free(&r);
+    fx_free(f);
+}
+
 static void open_refuses_missing_clients(void **state)
 {
     (void)state;
@@ -1067,6 +1127,7 @@ int main(void)
         cmocka_unit_test(monitor_follows_pages),
         cmocka_unit_test(restart_resumes_with_same_bytes),
         cmocka_unit_test(concurrent_posts_all_cranked),
+        cmocka_unit_test(long_outbox_to_one_target_in_order),
         cmocka_unit_test(open_refuses_missing_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 //     Data-Protocol/Type/Name, first:10), find none;
 //  2. spawn with the CLI's tags: App-Name=aos, Name, Authority (its
 //     hard-coded legacy one and ours), aos-Version; data " " (text/plain);
+//     the SU's schedule then has the Process item as edge 0 (Nonce 0);
 //  3. after 500 ms, Eval `require('.process')._version` with the CLI's
 //     tags, then poll `result` every 500 ms (up to 50 times) until
 //     Output.prompt or Output.data.prompt appears;
@@ -110,6 +111,14 @@ async function main() {
              { name: "Authority", value: LEGACY_AUTHORITY }, { name: "Authority", value: info.muAddress },
              { name: "aos-Version", value: "2.0.16" }, { name: "Content-Type", value: "text/plain" }] });
     check("spawn answers a process id", typeof pid === "string" && pid.length === 43, pid);
+
+    // the SU's schedule of the new process: the Process item is edge 0 (Nonce 0)
+    const page = await (await fetch(`${info.su}/${pid}?process-id=${pid}`)).json();
+    const e0 = page.edges && page.edges[0];
+    const nonce0 = e0 && e0.node.assignment.tags.find((t) => t.name === "Nonce");
+    check("the SU schedule shows the spawned process as edge 0 with Nonce 0",
+          e0 && e0.node.message.id === pid && nonce0 && nonce0.value === "0" &&
+          e0.node.message.tags.some((t) => t.name === "Type" && t.value === "Process"), short(e0));
 
     // 3. the version Eval and the prompt
     await sleep(500);

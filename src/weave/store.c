@@ -143,9 +143,11 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS blocks(height INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     " timestamp INTEGER NOT NULL, previous TEXT NOT NULL, tx_count INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS blobs(seq INTEGER PRIMARY KEY, raw BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);";
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS mirror(seq INTEGER PRIMARY KEY, tx TEXT, posted_at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS mirror_tx ON mirror(tx) WHERE tx IS NOT NULL;";
 
-static int open_db(weave *w, sqlite3 **db, bool writer, ao_error *err)
+int weave_open_db(weave *w, sqlite3 **db, bool writer, ao_error *err)
 {
     size_t n = strlen(w->dir) + 16;
     char *path = malloc(n);
@@ -239,7 +241,7 @@ int weave_rconn_get(weave *w, weave_rconn **out, ao_error *err)
     weave_rconn *c = calloc(1, sizeof *c);
     if (!c)
         return ao_err_set(err, AO_ENOMEM, "weave: out of memory");
-    int r = open_db(w, &c->db, false, err);
+    int r = weave_open_db(w, &c->db, false, err);
     if (r) {
         free(c);
         return r;
@@ -442,6 +444,7 @@ typedef struct put_req {
     int rc;
     ao_error err;
     bool done;
+    bool nomirror;               /* WEAVE_PUT_NOMIRROR: not queued upstream */
     weave_put_result res;
     struct put_req *next;
 } put_req;
@@ -688,6 +691,15 @@ static int index_req(weave *w, put_req *q, int64_t now, ao_error *err)
     }
     if (r)
         return r;
+    if (w->opt.mirror && !q->nomirror) {   /* queued upstream in the same commit */
+        sqlite3_stmt *st = w->w_ins_mirror;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, blob);
+        int s = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (s != SQLITE_DONE)
+            return weave_sql_err(w->wdb, err, "queue for the mirror");
+    }
     if (in_db) {
         sqlite3_stmt *st = w->w_ins_blob;
         sqlite3_reset(st);
@@ -876,6 +888,7 @@ int weave_put_many(weave *w, const uint8_t *const *raws, const size_t *lens, siz
     for (size_t i = 0; i < n && !r; i++) {
         q[i].raw = raws[i];
         q[i].len = lens[i];
+        q[i].nomirror = (flags & WEAVE_PUT_NOMIRROR) != 0;
         r = collect(&q[i], raws[i], lens[i], -1, 0, !(flags & WEAVE_PUT_NOVERIFY), it, err);
         if (r && n > 1)
             ao_err_wrap(err, "item %zu", i);
@@ -1093,6 +1106,7 @@ int weave_open(const char *dir, const weave_options *opt, weave **out, ao_error 
     pthread_cond_init(&w->cv_work, NULL);
     pthread_cond_init(&w->cv_done, NULL);
     pthread_mutex_init(&w->rmu, NULL);
+    pthread_mutex_init(&w->mmu, NULL);
     w->dir = strdup(dir);
     char *bdir = malloc(strlen(dir) + 8);
     int r = AO_OK;
@@ -1105,7 +1119,7 @@ int weave_open(const char *dir, const weave_options *opt, weave **out, ao_error 
         r = ao_err_set(err, AO_EIO, "weave: cannot create %s: %s", bdir, strerror(errno));
         goto fail;
     }
-    if ((r = open_db(w, &w->wdb, true, err)))
+    if ((r = weave_open_db(w, &w->wdb, true, err)))
         goto fail;
     if ((r = wexec(w, SCHEMA, err)))
         goto fail;
@@ -1118,9 +1132,12 @@ int weave_open(const char *dir, const weave_options *opt, weave **out, ao_error 
                   &w->w_ins_tag, err)) ||
         (r = prep(w, "INSERT INTO blocks(height, id, timestamp, previous, tx_count)"
                      " VALUES(?1,?2,?3,?4,?5)", &w->w_ins_block, err)) ||
-        (r = prep(w, "SELECT id FROM items WHERE height=?1 ORDER BY seq", &w->w_ids_at, err)))
+        (r = prep(w, "SELECT id FROM items WHERE height=?1 ORDER BY seq", &w->w_ids_at, err)) ||
+        (r = prep(w, "INSERT OR IGNORE INTO mirror(seq) VALUES(?1)", &w->w_ins_mirror, err)))
         goto fail;
     if ((r = load_state(w, err)))
+        goto fail;
+    if (w->opt.mirror && (r = weave_mirror_backlog(w, err)))
         goto fail;
     if (!w->opt.no_fsync) {
         fsync_dir(bdir);
@@ -1163,6 +1180,8 @@ void weave_close(weave *w)
     sqlite3_finalize(w->w_ins_tag);
     sqlite3_finalize(w->w_ins_block);
     sqlite3_finalize(w->w_ids_at);
+    sqlite3_finalize(w->w_ins_mirror);
+    weave_mirror_close(w);
     if (w->wdb)
         sqlite3_close(w->wdb);
     if (w->blob_fd >= 0)
@@ -1172,6 +1191,7 @@ void weave_close(weave *w)
     pthread_cond_destroy(&w->cv_work);
     pthread_cond_destroy(&w->cv_done);
     pthread_mutex_destroy(&w->rmu);
+    pthread_mutex_destroy(&w->mmu);
     free(w->dir);
     free(w);
 }

@@ -107,6 +107,12 @@ typedef struct weave_options {
                                     inside SQLite (one fsync per batch);
                                     larger ones go to the blob files. 0 =
                                     all in blob files. default 65536 */
+    bool mirror;                 /* keep the upstream mirror's queue: every
+                                    new top-level item (unless put with
+                                    WEAVE_PUT_NOMIRROR) is queued in the
+                                    commit that stores it; the first open
+                                    with mirror on also queues every item
+                                    stored before (see "mirror queue") */
 } weave_options;
 
 void weave_options_default(weave_options *o);
@@ -122,6 +128,8 @@ void weave_close(weave *w);
 
 #define WEAVE_PUT_NOVERIFY 1u   /* caller already verified (MU/SU/bench);
                                    the layout is still decoded and checked */
+#define WEAVE_PUT_NOMIRROR 2u   /* the item came from upstream: do not
+                                   queue it for the mirror */
 
 typedef struct weave_put_result {
     char id[WEAVE_ID_MAX];
@@ -310,6 +318,57 @@ typedef struct weave_scheduler_location {
  * latest lacks Url or Time-To-Live (tag names matched case-insensitively). */
 int weave_scheduler_location_resolve(weave *w, const char *address,
                                      weave_scheduler_location *out, ao_error *err);
+
+/* ---- the mirror queue ----
+ * With weave_options.mirror, the weave keeps the durable list of top-level
+ * items still to be written to an upstream Arweave (src/net's mirror
+ * uploads them as bundles in L1 transactions). An item is queued in the
+ * same commit that stores it, so nothing acknowledged escapes the queue.
+ * States: pending (tx NULL) -> posted (in L1 transaction tx) -> confirmed
+ * (dropped from the queue, counted); a posted transaction that is never
+ * confirmed is requeued (pending again). One uploader at a time. */
+
+typedef struct weave_mirror_batch {
+    size_t n;
+    int64_t *seqs;           /* queue keys (items.seq) */
+    const uint8_t **raws;    /* raw items, pointing into buf */
+    size_t *lens;
+    size_t bytes;            /* sum of lens */
+    ao_buf buf;
+} weave_mirror_batch;
+
+/* The oldest pending items, in store order, up to max_items and
+ * max_bytes (at least one item, however large). out->n == 0: none. */
+int weave_mirror_take(weave *w, size_t max_items, size_t max_bytes, weave_mirror_batch *out,
+                      ao_error *err);
+void weave_mirror_batch_free(weave_mirror_batch *b);
+/* Mark the batch's items posted in L1 transaction tx at now_ms. */
+int weave_mirror_posted(weave *w, const weave_mirror_batch *b, const char *tx, int64_t now_ms,
+                        ao_error *err);
+
+typedef struct weave_mirror_tx {
+    char tx[WEAVE_ID_MAX];
+    int64_t posted_at_ms;
+    uint64_t items;
+} weave_mirror_tx;
+
+/* Posted, unconfirmed transactions, oldest first (at most max; free()). */
+int weave_mirror_unconfirmed(weave *w, size_t max, weave_mirror_tx **out, size_t *n,
+                             ao_error *err);
+/* Settle a posted transaction: confirmed drops its items from the queue
+ * (counted in weave_mirror_stats.confirmed); otherwise they are pending
+ * again, to be posted anew. */
+int weave_mirror_settle(weave *w, const char *tx, bool confirmed, ao_error *err);
+
+typedef struct weave_mirror_stats {
+    uint64_t pending;          /* items waiting for a transaction */
+    uint64_t posted;           /* items in posted, unconfirmed ones */
+    uint64_t confirmed;        /* items confirmed upstream, ever */
+    uint64_t txs_posted;       /* distinct unconfirmed transactions */
+    int64_t oldest_pending_ms; /* stored_at of the oldest pending, 0 if none */
+} weave_mirror_stats;
+
+int weave_mirror_get_stats(weave *w, weave_mirror_stats *out, ao_error *err);
 
 /* ---- the data layer as the units see it ----
  * A table of operations over "a data layer": this process's own weave

@@ -45,6 +45,7 @@ struct weave {
     /* writer side: used by the writer thread only (after open) */
     sqlite3 *wdb;
     sqlite3_stmt *w_ins_blob, *w_ins_item, *w_ins_tag, *w_ins_block, *w_ids_at;
+    sqlite3_stmt *w_ins_mirror;         /* queues a new top-level item upstream */
     int blob_fd;
     uint32_t blob_file;
     uint64_t blob_off;
@@ -69,6 +70,10 @@ struct weave {
     size_t npool;
     int *rfds;                          /* read fds by blob file number */
     size_t nrfds;
+
+    /* the mirror queue's own write connection (mirror.c), opened on use */
+    pthread_mutex_t mmu;
+    sqlite3 *mdb;
 };
 
 uint32_t weave_crc32c(const void *p, size_t n);
@@ -92,6 +97,15 @@ int weave_blob_read(weave *w, weave_rconn *c, const weave_loc *l, const char *id
                     ao_error *err);
 
 int weave_sql_err(sqlite3 *db, ao_error *err, const char *what);
+/* Open index.db: the writer (read-write, WAL, synchronous per options) or
+ * a reader (query_only). */
+int weave_open_db(weave *w, sqlite3 **db, bool writer, ao_error *err);
+
+/* mirror.c: at open with opt.mirror, queue every top-level item stored
+ * before mirroring was first turned on (once); at close, free its
+ * connection. */
+int weave_mirror_backlog(weave *w, ao_error *err);
+void weave_mirror_close(weave *w);
 int64_t weave_now_ms(void);
 
 void weave_cursor_encode(int64_t v, char out[WEAVE_CURSOR_MAX]);

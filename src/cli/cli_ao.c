@@ -415,10 +415,88 @@ static int cmd_results(int argc, char **argv)
     return finish(&o, rc, &err);
 }
 
+/* ---- status ---- */
+
+static const char *status_usage =
+    "usage: ao status [--json]\n"
+    "\n"
+    "Shows whether the node's gateway, CU and MU answer, and the progress of\n"
+    "its upstream mirror (GET {gateway}/mirror): items waiting, posted in\n"
+    "unmined transactions and confirmed, and the last upload error. Exits 3\n"
+    "when a unit does not answer.\n";
+
+static int cmd_status(int argc, char **argv)
+{
+    opts o;
+    int rc = parse(&o, argc, argv, status_usage);
+    if (rc)
+        return rc == PARSE_HELP ? 0 : rc;
+    o.c.cmd = "status";
+    if (o.npos) {
+        fprintf(stderr, "ao status: no arguments expected\n%s", status_usage);
+        return 2;
+    }
+    const char *names[] = { "gateway", "cu", "mu" };
+    const char *urls[] = { o.c.gateway, o.c.cu, o.c.mu };
+    bool up[3];
+    int code = 0;
+    for (int i = 0; i < 3; i++) {
+        char url[CLI_URL_MAX + 16];
+        snprintf(url, sizeof url, "%s/health", urls[i]);
+        ao_buf b;
+        ao_buf_init(&b);
+        ao_error err;
+        up[i] = cli_http("GET", url, NULL, 0, NULL, 5000, &b, &err) == AO_OK;
+        ao_buf_free(&b);
+        if (!up[i])
+            code = 3;
+    }
+    char url[CLI_URL_MAX + 16];
+    snprintf(url, sizeof url, "%s/mirror", o.c.gateway);
+    ao_buf m;
+    ao_buf_init(&m);
+    ao_error err;
+    bool mirror = up[0] && cli_http("GET", url, NULL, 0, NULL, 5000, &m, &err) == AO_OK;
+    ao_buf_append_byte(&m, 0);
+    if (o.c.json) {
+        printf("{");
+        for (int i = 0; i < 3; i++)
+            printf("\"%s\":{\"url\":\"%s\",\"up\":%s},", names[i], urls[i],
+                   up[i] ? "true" : "false");
+        printf("\"mirror\":%s}\n", mirror ? (const char *)m.data : "null");
+    } else {
+        for (int i = 0; i < 3; i++)
+            printf("%-8s %s  %s\n", names[i], urls[i], up[i] ? "up" : "NOT ANSWERING");
+        cJSON *j = mirror ? cJSON_Parse((const char *)m.data) : NULL;
+        if (!j) {
+            printf("mirror   %s\n", up[0] ? "none (the node runs without --upstream)"
+                                         : "unknown (the gateway does not answer)");
+        } else {
+            const char *keys[] = { "pending", "posted", "confirmed", "unconfirmedTransactions",
+                                   "transactionsPosted", "transactionsReposted", "errors" };
+            const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "upstream");
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "address");
+            printf("mirror   %s  (paying address %s)\n", cJSON_IsString(u) ? u->valuestring : "?",
+                   cJSON_IsString(a) ? a->valuestring : "?");
+            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[k]);
+                printf("  %-24s %.0f\n", keys[k], cJSON_IsNumber(v) ? v->valuedouble : 0.0);
+            }
+            const cJSON *le = cJSON_GetObjectItemCaseSensitive(j, "lastError");
+            if (cJSON_IsString(le))
+                printf("  %-24s %s\n", "lastError", le->valuestring);
+        }
+        cJSON_Delete(j);
+    }
+    ao_buf_free(&m);
+    return code;
+}
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
 } ao_cmds[] = {
+    { "status", cmd_status },
     { "spawn", cmd_spawn }, { "send", cmd_send },       { "eval", cmd_eval },
     { "result", cmd_result }, { "results", cmd_results }, { "dryrun", cmd_dryrun },
 };

@@ -19,7 +19,8 @@ static const char usage[] =
     "usage: ao up [--data DIR] [--host ADDR] [--gateway-port P] [--su-port P]\n"
     "             [--cu-port P] [--mu-port P] [--any-ports] [--log-level L] [--json]\n"
     "             [--block-interval MS] [--aos-module FILE] [--su-wallet-type T]\n"
-    "             [--cu-threads N]\n"
+    "             [--cu-threads N] [--upstream URL] [--upstream-wallet FILE]\n"
+    "             [--mirror-poll MS]\n"
     "\n"
     "Runs a whole AO network in one process until SIGINT or SIGTERM: an\n"
     "Arweave-style gateway over a local weave, a Scheduler Unit, a Compute\n"
@@ -40,7 +41,14 @@ static const char usage[] =
     "  --block-interval MS  seal a weave block every MS ms (default 2000)\n"
     "  --aos-module FILE    the aos module to publish (default build/aos.wasm)\n"
     "  --su-wallet-type T   ed25519 (default) or rsa, for a new SU wallet\n"
-    "  --cu-threads N       CU evaluation workers (default: one per core)\n";
+    "  --cu-threads N       CU evaluation workers (default: one per core)\n"
+    "  --upstream URL       an Arweave gateway: write everything stored through\n"
+    "                       to it as bundles in L1 transactions, and read from it\n"
+    "                       what is missing here (progress: GET {gateway}/mirror,\n"
+    "                       ao status)\n"
+    "  --upstream-wallet F  RSA wallet paying upstream (default DIR/wallets/\n"
+    "                       mirror.json, made on first run)\n"
+    "  --mirror-poll MS     upload and confirmation poll interval (default 500)\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -144,6 +152,15 @@ int cli_up_main(int argc, char **argv)
         } else if (!strcmp(a, "--su-wallet-type")) {
             ok = v && (!strcmp(v, "ed25519") || !strcmp(v, "rsa"));
             o.su_wallet_type = v;
+        } else if (!strcmp(a, "--upstream")) {
+            ok = v && (!strncmp(v, "http://", 7) || !strncmp(v, "https://", 8));
+            o.upstream = v;
+        } else if (!strcmp(a, "--upstream-wallet")) {
+            ok = v && *v;
+            o.upstream_wallet = v;
+        } else if (!strcmp(a, "--mirror-poll")) {
+            ok = parse_ulong(v, 3600000UL, &num) && num > 0;
+            o.mirror_poll_ms = (uint32_t)num;
         } else if (!strcmp(a, "--cu-threads")) {
             ok = parse_ulong(v, 256, &num) && num > 0;
             o.cu_threads = (unsigned)num;
@@ -179,6 +196,7 @@ int cli_up_main(int argc, char **argv)
            or_default(given[G_BLOCK]));
     printf("  aos module      %s%s\n", o.aos_module_path ? o.aos_module_path : "build/aos.wasm",
            or_default(given[G_AOS]));
+    printf("  upstream        %s\n", o.upstream ? o.upstream : "none (default)");
     fflush(stdout);
     if (!o.any_ports) {
         uint16_t ports[4] = { o.gateway_port, o.su_port, o.cu_port, o.mu_port };
@@ -219,6 +237,8 @@ int cli_up_main(int argc, char **argv)
     printf("  cu       %s  (address %s)\n", info.cu_url, info.cu_address);
     printf("  mu       %s  (address %s)\n", info.mu_url, info.mu_address);
     printf("  aos module  %s\n", info.aos_module);
+    if (info.upstream[0])
+        printf("  upstream    %s  (paying address %s)\n", info.upstream, info.mirror_address);
     printf("  node.json   %s/node.json\n", o.data_dir);
     printf("ready (SIGINT or SIGTERM stops)\n");
     fflush(stdout);

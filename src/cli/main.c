@@ -26,6 +26,7 @@ static const struct {
     { "result", cli_ao_main, "show the result of a message" },
     { "results", cli_ao_main, "list (or --follow) a process's results" },
     { "dryrun", cli_ao_main, "evaluate a message without scheduling it" },
+    { "status", cli_ao_main, "a node's units and its upstream mirror's progress" },
     { "console", cli_console_main, "an interactive aos shell on a process" },
 };
 

@@ -19,6 +19,7 @@
 struct net_gateway {
     net_core *core;
     weave *w;
+    net_mirror *mirror;
 };
 
 /* Status for a weave error on a lookup. */
@@ -111,6 +112,25 @@ static void route_info(net_gateway *g, net_resp *rs)
 }
 
 /* GET /raw/{id} (tag_headers false) and GET|HEAD /{id} (true). */
+/* GET /mirror: the upstream mirror's progress (net_mirror_status_json). */
+static void route_mirror(net_gateway *g, net_resp *rs)
+{
+    if (!g->mirror) {
+        net_resp_error(rs, 404, "this node has no upstream mirror (start it with --upstream URL)");
+        return;
+    }
+    ao_buf b;
+    ao_buf_init(&b);
+    ao_error err;
+    int rc = net_mirror_status_json(g->mirror, &b, &err);
+    if (rc) {
+        ao_buf_free(&b);
+        net_resp_error(rs, 500, err.msg);
+        return;
+    }
+    net_resp_json(rs, 200, &b);
+}
+
 static void route_data(net_gateway *g, net_resp *rs, const char *id, bool tag_headers)
 {
     weave_item_meta m;
@@ -449,6 +469,11 @@ static void dispatch(void *ctx, const net_req *rq, net_resp *rs)
         route_info(g, rs);
         return;
     }
+    if (nseg == 1 && SEG_IS(0, "mirror")) {
+        GET_ONLY();
+        route_mirror(g, rs);
+        return;
+    }
     if (SEG_IS(0, "graphql") && (nseg == 1 || (nseg == 2 && slen[1] == 0))) {
         if (post)
             route_graphql(g, rq, rs, false);
@@ -516,6 +541,7 @@ int net_gateway_start(weave *w, const net_gateway_options *opt, net_gateway **ou
     if (!g)
         return ao_err_set(err, AO_ENOMEM, "out of memory");
     g->w = w;
+    g->mirror = o.mirror;
     net_core_options co = { 0 };
     co.name = "gateway";
     co.host = o.host;

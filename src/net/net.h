@@ -35,6 +35,7 @@
 #include "weave/weave.h"
 
 typedef struct net_gateway net_gateway;   /* opaque */
+typedef struct net_mirror net_mirror;     /* opaque, see "upstream mirror" */
 
 typedef struct net_gateway_options {
     const char *host;        /* IPv4 address to bind; NULL = "127.0.0.1" */
@@ -42,6 +43,7 @@ typedef struct net_gateway_options {
     unsigned threads;        /* thread pool size; 0 = 4 */
     size_t max_body;         /* 0 = NET_MAX_BODY */
     unsigned timeout_s;      /* idle connection timeout; 0 = NET_TIMEOUT_S */
+    net_mirror *mirror;      /* served at GET /mirror; NULL: 404 there */
 } net_gateway_options;
 
 #define NET_MAX_BODY (10u * 1024 * 1024)
@@ -111,6 +113,45 @@ void net_mu_su_client_free(mu_su_client *c);
 
 int net_mu_cu_client_http(const char *cu_url, mu_cu_client *out, ao_error *err);
 void net_mu_cu_client_free(mu_cu_client *c);
+
+/* ---- the upstream mirror (mirror.c) ----
+ * Writes what a weave stores (its mirror queue: weave_options.mirror)
+ * through to an upstream Arweave gateway as ANS-104 bundles inside signed
+ * L1 format-2 transactions, and settles them once mined (see mirror.c). */
+typedef struct net_mirror_options {
+    const char *upstream;            /* gateway URL taking POST /tx */
+    const crypto_wallet *wallet;     /* RSA wallet paying for the
+                                        transactions (copied) */
+    size_t max_items;                /* items per transaction; 0 = 1000 */
+    size_t max_bytes;                /* bundle bytes per transaction (one
+                                        larger item still goes alone);
+                                        0 = 4 MiB */
+    uint32_t poll_ms;                /* idle wait and confirmation poll;
+                                        0 = 500 */
+    uint32_t repost_ms;              /* post again what is not mined after
+                                        this; 0 = 30 minutes */
+    uint32_t backoff_max_ms;         /* longest retry delay; 0 = 30000 */
+} net_mirror_options;
+
+int net_mirror_start(weave *w, const net_mirror_options *o, net_mirror **out, ao_error *err);
+/* Stops the thread (an upload in flight finishes first). NULL is fine. */
+void net_mirror_stop(net_mirror *m);
+/* The address of the wallet paying upstream. */
+const char *net_mirror_address(const net_mirror *m);
+/* GET /mirror: {"upstream","address","pending","posted","confirmed",
+ * "unconfirmedTransactions","oldestPendingMs","transactionsPosted",
+ * "transactionsConfirmed","transactionsReposted","errors","lastPostMs",
+ * "lastConfirmMs","lastErrorMs","lastError"} */
+int net_mirror_status_json(net_mirror *m, ao_buf *out, ao_error *err);
+
+/* A data client that reads through to the upstream: get, get_data and
+ * get_meta of an item `local` lacks fetch it from the Arweave gateway
+ * `upstream` (net_weave_client_http), put it into w (verified, with
+ * WEAVE_PUT_NOMIRROR) and answer from there; everything else goes to
+ * `local` (copied; its ctx and w outlive the client). */
+int net_weave_client_fallback(const weave_client *local, weave *w, const char *upstream,
+                              weave_client *out, ao_error *err);
+void net_weave_client_fallback_free(weave_client *c);
 
 /* ---- a plain HTTP client (libcurl; http_client.c) ----
  * Used by the clients below and by the `ao` commands that talk to any

@@ -3,7 +3,10 @@
  * remote Arweave-compatible gateway. Queries and metadata go through
  * POST /graphql (transactions / blocks, built from the weave filters),
  * data through GET /raw/{id}, raw items through GET /item/{id} (this
- * node's gateway), puts through POST /tx, the chain head through GET /info
+ * node's gateway). A gateway without those routes (an Arweave gateway such
+ * as arlocal, holding what the mirror wrote) is read through the item's
+ * bundle: GraphQL bundledIn, GET /{bundle} (a few bundles are cached), the
+ * item cut out and verified. Puts go through POST /tx, the chain head GET /info
  * and Scheduler-Location records through the GetSchedulerLocation query of
  * PROTOCOL.md §5.
  *
@@ -15,6 +18,7 @@
 #include "net/net.h"
 #include "net/net_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +29,13 @@
 #include "item/item.h"
 #include "weave/gql.h"
 
+#define WH_BUNDLES 4   /* bundles kept after a read through GraphQL bundledIn */
+
 typedef struct wh {
     char *url;      /* no trailing '/' */
+    pthread_mutex_t mu;              /* guards the bundle cache */
+    struct { char id[WEAVE_ID_MAX]; ao_buf raw; uint64_t used; } bundles[WH_BUNDLES];
+    uint64_t tick;
 } wh;
 
 /* ---- GraphQL plumbing ---- */
@@ -448,14 +457,115 @@ static int wh_get_url(wh *h, const char *path, const char *id, ao_buf *out, ao_e
     return rc;
 }
 
-static int wh_get(void *ctx, const char *id, ao_buf *out, ao_error *err)
+/* The bytes of bundle `bid` (GET /{bid}: the data of the L1 transaction or
+ * bundle item), from the cache or fetched and cached. Called with h->mu
+ * held; *raw points into the cache until the lock is released. */
+static int bundle_bytes(wh *h, const char *bid, const ao_buf **raw, ao_error *err)
 {
-    return wh_get_url(ctx, "/item/", id, out, err);
+    size_t victim = 0;
+    for (size_t i = 0; i < WH_BUNDLES; i++) {
+        if (strcmp(h->bundles[i].id, bid) == 0) {
+            h->bundles[i].used = ++h->tick;
+            *raw = &h->bundles[i].raw;
+            return AO_OK;
+        }
+        if (h->bundles[i].used < h->bundles[victim].used)
+            victim = i;
+    }
+    ao_buf *b = &h->bundles[victim].raw;
+    ao_buf_reset(b);
+    h->bundles[victim].id[0] = 0;
+    int rc = wh_get_url(h, "/", bid, b, err);
+    if (rc)
+        return rc;
+    snprintf(h->bundles[victim].id, WEAVE_ID_MAX, "%s", bid);
+    h->bundles[victim].used = ++h->tick;
+    *raw = b;
+    return AO_OK;
 }
 
+/* An item an Arweave gateway serves only inside its bundle (no /item
+ * route; what the mirror writes): the bundle's id from GraphQL bundledIn,
+ * its bytes from GET /{bundle}, the item cut out of it and verified. */
+static int wh_get_bundled(wh *h, const char *id, ao_buf *out, ao_error *err)
+{
+    weave_item_meta m;
+    int rc = wh_get_meta(h, id, 0, &m, err);
+    if (rc)
+        return rc;
+    char bid[WEAVE_ID_MAX];
+    memcpy(bid, m.bundled_in, sizeof bid);
+    weave_meta_free(&m);
+    if (!bid[0])
+        return ao_err_set(err, AO_ENOTFOUND, "%s: the gateway serves no raw item and it is in "
+                          "no bundle", id);
+    pthread_mutex_lock(&h->mu);
+    const ao_buf *raw;
+    rc = bundle_bytes(h, bid, &raw, err);
+    item_bundle b = { 0, NULL };
+    if (!rc)
+        rc = item_bundle_parse(raw->data, raw->len, &b, err);
+    uint8_t want[ITEM_ID_LEN];
+    ao_buf idb;
+    ao_buf_init(&idb);
+    if (!rc && (ao_b64url_decode(id, strlen(id), &idb, NULL) || idb.len != ITEM_ID_LEN))
+        rc = ao_err_set(err, AO_EINVAL, "not an item id: %.64s", id);
+    if (!rc)
+        memcpy(want, idb.data, ITEM_ID_LEN);
+    ao_buf_free(&idb);
+    size_t k = b.count;
+    for (size_t i = 0; i < b.count && !rc; i++)
+        if (memcmp(b.entries[i].header_id, want, ITEM_ID_LEN) == 0) {
+            k = i;
+            break;
+        }
+    if (!rc && k == b.count)
+        rc = ao_err_set(err, AO_EIO, "%s: not inside its bundle %s", id, bid);
+    item *it = NULL;
+    if (!rc && !(it = malloc(sizeof *it)))
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    if (!rc && (rc = item_verify(b.entries[k].raw, b.entries[k].len, it, err)) == AO_OK) {
+        uint8_t got[ITEM_ID_LEN];
+        item_id(it, got);
+        if (memcmp(got, want, ITEM_ID_LEN) != 0)
+            rc = ao_err_set(err, AO_EVERIFY, "%s: the bundle's item has another id", id);
+    }
+    if (!rc && ao_buf_append(out, b.entries[k].raw, b.entries[k].len))
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    free(it);
+    item_bundle_free(&b);
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+/* Raw item: GET /item/{id} (this project's gateway), else from its bundle. */
+static int wh_get(void *ctx, const char *id, ao_buf *out, ao_error *err)
+{
+    int rc = wh_get_url(ctx, "/item/", id, out, err);
+    if (rc == AO_ENOTFOUND)
+        rc = wh_get_bundled(ctx, id, out, err);
+    return rc;
+}
+
+/* Data: GET /raw/{id}, else the data of the (verified) raw item. */
 static int wh_get_data(void *ctx, const char *id, ao_buf *out, ao_error *err)
 {
-    return wh_get_url(ctx, "/raw/", id, out, err);
+    int rc = wh_get_url(ctx, "/raw/", id, out, err);
+    if (rc != AO_ENOTFOUND)
+        return rc;
+    ao_buf raw;
+    ao_buf_init(&raw);
+    rc = wh_get(ctx, id, &raw, err);
+    item *it = rc ? NULL : malloc(sizeof *it);
+    if (!rc && !it)
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    if (!rc)
+        rc = item_decode(raw.data, raw.len, it, err);
+    if (!rc && ao_buf_append(out, it->data, it->data_len))
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    free(it);
+    ao_buf_free(&raw);
+    return rc;
 }
 
 static int wh_put(void *ctx, const uint8_t *raw, size_t len, weave_put_result *res,
@@ -644,6 +754,9 @@ int net_weave_client_http(const char *gateway_url, weave_client *out, ao_error *
         free(h);
         return ao_err_set(err, AO_ENOMEM, "out of memory");
     }
+    pthread_mutex_init(&h->mu, NULL);
+    for (size_t i = 0; i < WH_BUNDLES; i++)
+        ao_buf_init(&h->bundles[i].raw);
     out->ctx = h;
     out->put = wh_put;
     out->put_many = wh_put_many;
@@ -662,6 +775,9 @@ void net_weave_client_free(weave_client *c)
     if (!c || !c->ctx)
         return;
     wh *h = c->ctx;
+    for (size_t i = 0; i < WH_BUNDLES; i++)
+        ao_buf_free(&h->bundles[i].raw);
+    pthread_mutex_destroy(&h->mu);
     free(h->url);
     free(h);
     c->ctx = NULL;

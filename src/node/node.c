@@ -27,7 +27,9 @@ struct node {
     weave *w;
     weave_client data;
     weave_client su_data;     /* puts without a second signature check */
-    crypto_wallet *su_wallet, *mu_wallet, *cu_wallet;
+    weave_client data_fb, su_data_fb;   /* the same reading through to the upstream */
+    net_mirror *mirror;
+    crypto_wallet *su_wallet, *mu_wallet, *cu_wallet, *mirror_wallet;
     su *s;
     cu *c;
     mu *m;
@@ -163,6 +165,10 @@ static int write_node_json(node *n, ao_error *err)
     cJSON_AddStringToObject(j, "cuAddress", i->cu_address);
     cJSON_AddStringToObject(j, "aosModule", i->aos_module);
     cJSON_AddNumberToObject(j, "pid", (double)getpid());
+    if (i->upstream[0]) {
+        cJSON_AddStringToObject(j, "upstream", i->upstream);
+        cJSON_AddStringToObject(j, "mirrorAddress", i->mirror_address);
+    }
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     if (!text)
@@ -202,6 +208,36 @@ static int lock_dir(node *n, ao_error *err)
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(n->lock_fd, 0) != 0 || pwrite(n->lock_fd, pid, (size_t)len, 0) != len)
         return ao_err_set(err, AO_EIO, "cannot write %s: %s", path, strerror(errno));
+    return AO_OK;
+}
+
+/* The upstream: its wallet, the uploader, and the units' data clients
+ * reading through to it. */
+static int start_mirror(node *n, const node_options *opt, ao_error *err)
+{
+    int r;
+    if (opt->upstream_wallet) {
+        if ((r = crypto_wallet_load(opt->upstream_wallet, &n->mirror_wallet, err)))
+            return ao_err_wrap(err, "upstream wallet %s", opt->upstream_wallet);
+    } else if ((r = wallet_load_or_make(n->dir, "mirror", CRYPTO_KEY_ARWEAVE, &n->mirror_wallet,
+                                        err))) {
+        return r;
+    }
+    net_mirror_options mo = { .upstream = opt->upstream, .wallet = n->mirror_wallet,
+                              .poll_ms = opt->mirror_poll_ms };
+    if ((r = net_mirror_start(n->w, &mo, &n->mirror, err)))
+        return ao_err_wrap(err, "upstream mirror");
+    snprintf(n->info.mirror_address, sizeof n->info.mirror_address, "%s",
+             net_mirror_address(n->mirror));
+    snprintf(n->info.upstream, sizeof n->info.upstream, "%s", opt->upstream);
+    weave_client local = n->data, su_local = n->su_data;
+    if ((r = net_weave_client_fallback(&local, n->w, opt->upstream, &n->data_fb, err)) ||
+        (r = net_weave_client_fallback(&su_local, n->w, opt->upstream, &n->su_data_fb, err)))
+        return r;
+    n->data = n->data_fb;
+    n->su_data = n->su_data_fb;
+    ao_log(AO_LOG_INFO, "node", "writing through to %s as %s", opt->upstream,
+           n->info.mirror_address);
     return AO_OK;
 }
 
@@ -261,6 +297,7 @@ int node_start(const node_options *opt, node **out, ao_error *err)
     weave_options_default(&wo);
     if (opt->block_interval_ms)
         wo.block_interval_ms = opt->block_interval_ms;
+    wo.mirror = opt->upstream != NULL;
     path_join(path, sizeof path, n->dir, "weave", NULL);
     if ((r = weave_open(path, &wo, &n->w, err))) {
         ao_err_wrap(err, "weave %s", path);
@@ -268,7 +305,9 @@ int node_start(const node_options *opt, node **out, ao_error *err)
     }
     weave_client_local(n->w, &n->data);
     weave_client_local_verified(n->w, &n->su_data);
-    net_gateway_options go = { .host = host,
+    if (opt->upstream && (r = start_mirror(n, opt, err)))
+        goto fail;
+    net_gateway_options go = { .host = host, .mirror = n->mirror,
                                .port = port_or(opt->gateway_port, NODE_DEFAULT_GATEWAY_PORT,
                                                opt->any_ports) };
     if ((r = net_gateway_start(n->w, &go, &n->gw, err))) {
@@ -382,8 +421,12 @@ void node_stop(node *n)
         cu_close(n->c);
     if (n->s)
         su_close(n->s);
+    net_mirror_stop(n->mirror);
+    net_weave_client_fallback_free(&n->data_fb);
+    net_weave_client_fallback_free(&n->su_data_fb);
     if (n->w)
         weave_close(n->w);
+    crypto_wallet_free(n->mirror_wallet);
     crypto_wallet_free(n->su_wallet);
     crypto_wallet_free(n->mu_wallet);
     crypto_wallet_free(n->cu_wallet);

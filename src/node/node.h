@@ -12,7 +12,15 @@
  *   DIR/weave/  DIR/su/  DIR/cu/  DIR/mu/   each part's own state
  *   DIR/node.json   written at every start: {"gateway":url,"su":url,
  *                   "cu":url,"mu":url,"suAddress":..,"muAddress":..,
- *                   "cuAddress":..,"aosModule":<module id>,"pid":<os pid>}
+ *                   "cuAddress":..,"aosModule":<module id>,"pid":<os pid>,
+ *                   with an upstream also "upstream":url,"mirrorAddress":..}
+ *   DIR/wallets/mirror.json       with an upstream and no upstream_wallet:
+ *                                 the RSA wallet paying for its transactions
+ *
+ * With an upstream (node_options.upstream) the weave keeps the mirror
+ * queue and a net_mirror writes it through; the units read through to the
+ * upstream (net_weave_client_fallback); GET {gateway}/mirror shows the
+ * progress.
  *
  * At start the project's aos module (build/aos.wasm, or aos_module_path)
  * is published to the weave as a Module item signed by the SU wallet with
@@ -43,6 +51,14 @@ typedef struct node_options {
     uint32_t block_interval_ms;   /* weave blocks; 0 = 2000 */
     unsigned cu_threads;          /* 0 = cores */
     uint64_t cu_memory_budget;    /* 0 = the CU default */
+    const char *upstream;         /* an Arweave gateway: everything stored is
+                                     written through to it (net_mirror) and
+                                     items missing here are read from it;
+                                     NULL = none */
+    const char *upstream_wallet;  /* RSA wallet paying for the upstream
+                                     transactions; NULL = DIR/wallets/
+                                     mirror.json (made on first run) */
+    uint32_t mirror_poll_ms;      /* 0 = the mirror's default */
 } node_options;
 
 #define NODE_DEFAULT_GATEWAY_PORT 4000
@@ -58,6 +74,8 @@ typedef struct node_info {
     char gateway_url[128], su_url[128], cu_url[128], mu_url[128];
     char su_address[64], mu_address[64], cu_address[64];
     char aos_module[64];
+    char mirror_address[64];      /* "" without an upstream */
+    char upstream[128];
 } node_info;
 void node_get_info(const node *n, node_info *out);
 

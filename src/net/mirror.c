@@ -154,7 +154,8 @@ static int post_bundle(net_mirror *m, const ao_buf *bundle, char tx_id[WEAVE_ID_
         e = e ? e : b64_field(&b, "owner", owner, owner_len, true);
         e = e ? e : ao_buf_append_str(&b, ",\"tags\":[");
         for (int i = 0; i < 2 && !e; i++) {
-            e = b64_field(&b, "{\"name", tags[i].name, tags[i].name_len, i > 0);
+            e = ao_buf_append_str(&b, i ? ",{" : "{");
+            e = e ? e : b64_field(&b, "name", tags[i].name, tags[i].name_len, false);
             e = e ? e : b64_field(&b, "value", tags[i].value, tags[i].value_len, true);
             e = e ? e : ao_buf_append_byte(&b, '}');
         }
@@ -230,10 +231,15 @@ static int check_posted(net_mirror *m, ao_error *err)
         net_http_answer_init(&a);
         r = net_http_request("GET", url, NULL, 0, NULL, NULL, 0, &a, err);
         long st = a.status;
+        /* mined: 200 with {"block_height",..}; pending: 202 "Pending" (some
+         * gateways answer 200 "Pending") */
+        cJSON *j = st == 200 ? cJSON_ParseWithLength((const char *)a.body.data, a.body.len) : NULL;
+        bool mined = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, "block_height"));
+        cJSON_Delete(j);
         net_http_answer_free(&a);
         if (r)
             break;
-        if (st == 200) {
+        if (mined) {
             r = weave_mirror_settle(m->w, txs[i].tx, true, err);
             pthread_mutex_lock(&m->mu);
             m->txs_confirmed++;

@@ -4,9 +4,10 @@
  * POST /graphql (transactions / blocks, built from the weave filters),
  * data through GET /raw/{id}, raw items through GET /item/{id} (this
  * node's gateway). A gateway without those routes (an Arweave gateway such
- * as arlocal, holding what the mirror wrote) is read through the item's
- * bundle: GraphQL bundledIn, GET /{bundle} (a few bundles are cached), the
- * item cut out and verified. Puts go through POST /tx, the chain head GET /info
+ * as arlocal, holding what the mirror wrote) is read through GraphQL: an
+ * item in a bundle (bundledIn) is cut out of GET /{bundle} (a few bundles
+ * are cached), else it is rebuilt from its GraphQL fields and GET /{id};
+ * both verified. Puts go through POST /tx, the chain head GET /info
  * and Scheduler-Location records through the GetSchedulerLocation query of
  * PROTOCOL.md §5.
  *
@@ -484,38 +485,92 @@ static int bundle_bytes(wh *h, const char *bid, const ao_buf **raw, ao_error *er
     return AO_OK;
 }
 
-/* An item an Arweave gateway serves only inside its bundle (no /item
- * route; what the mirror writes): the bundle's id from GraphQL bundledIn,
- * its bytes from GET /{bundle}, the item cut out of it and verified. */
-static int wh_get_bundled(wh *h, const char *id, ao_buf *out, ao_error *err)
+/* Decode b64url s into out (exactly want bytes unless want is 0). */
+static bool b64_exact(const char *s, size_t want, ao_buf *out)
 {
-    weave_item_meta m;
-    int rc = wh_get_meta(h, id, 0, &m, err);
+    ao_buf_reset(out);
+    return s && ao_b64url_decode(s, strlen(s), out, NULL) == AO_OK && (!want || out->len == want);
+}
+
+/* The item rebuilt from what the gateway tells of it: signature, owner,
+ * target, anchor and tags from GraphQL, data from GET /{id}; encoded
+ * again and verified, so only the signed bytes can come out. (Tags are
+ * encoded canonically, as this project and arbundles write them.) */
+static int rebuild_item(wh *h, const char *id, const weave_item_meta *m, ao_buf *out,
+                        ao_error *err)
+{
+    ao_buf sig, owner, target, anchor, data;
+    ao_buf_init(&sig);
+    ao_buf_init(&owner);
+    ao_buf_init(&target);
+    ao_buf_init(&anchor);
+    ao_buf_init(&data);
+    item_tag *tags = m->ntags ? calloc(m->ntags, sizeof *tags) : NULL;
+    item *it = malloc(sizeof *it);
+    int rc = AO_OK;
+    if ((m->ntags && !tags) || !it)
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    if (!rc && (!m->sig_type || !b64_exact(m->signature, 0, &sig) ||
+                !b64_exact(m->owner_key, 0, &owner) ||
+                (m->target[0] && !b64_exact(m->target, 32, &target))))
+        rc = ao_err_set(err, AO_EIO, "%s: the gateway's signature, owner or target is unusable",
+                        id);
+    const uint8_t *anchor_p = NULL;
+    if (!rc && m->anchor[0]) {   /* b64url of 32 bytes, or the 32 bytes as text */
+        if (b64_exact(m->anchor, 32, &anchor))
+            anchor_p = anchor.data;
+        else if (strlen(m->anchor) == 32)
+            anchor_p = (const uint8_t *)m->anchor;
+        else
+            rc = ao_err_set(err, AO_EIO, "%s: the gateway's anchor is unusable", id);
+    }
+    for (size_t i = 0; i < m->ntags && !rc; i++)
+        tags[i] = (item_tag){ (const uint8_t *)m->tags[i].name, m->tags[i].name_len,
+                              (const uint8_t *)m->tags[i].value, m->tags[i].value_len };
+    if (!rc)
+        rc = wh_get_url(h, "/", id, &data, err);
+    size_t start = out->len;
+    if (!rc) {
+        item_fields f = { m->target[0] ? target.data : NULL, anchor_p, tags, m->ntags,
+                          data.data, data.len };
+        rc = item_encode(m->sig_type, sig.data, sig.len, owner.data, owner.len, &f, out, err);
+    }
+    if (!rc && (rc = item_verify(out->data + start, out->len - start, it, err)) != AO_OK)
+        ao_err_wrap(err, "%s rebuilt from the gateway", id);
+    if (!rc) {
+        char got[WEAVE_ID_MAX];
+        item_id_b64(it, got);
+        if (strcmp(got, id) != 0)
+            rc = ao_err_set(err, AO_EVERIFY, "%s: the gateway answered item %s", id, got);
+    }
     if (rc)
-        return rc;
-    char bid[WEAVE_ID_MAX];
-    memcpy(bid, m.bundled_in, sizeof bid);
-    weave_meta_free(&m);
-    if (!bid[0])
-        return ao_err_set(err, AO_ENOTFOUND, "%s: the gateway serves no raw item and it is in "
-                          "no bundle", id);
+        out->len = start;
+    free(it);
+    free(tags);
+    ao_buf_free(&sig);
+    ao_buf_free(&owner);
+    ao_buf_free(&target);
+    ao_buf_free(&anchor);
+    ao_buf_free(&data);
+    return rc;
+}
+
+/* The item cut out of bundle bid (cached) and verified. */
+static int item_from_bundle(wh *h, const char *id, const char *bid, ao_buf *out, ao_error *err)
+{
     pthread_mutex_lock(&h->mu);
     const ao_buf *raw;
-    rc = bundle_bytes(h, bid, &raw, err);
+    int rc = bundle_bytes(h, bid, &raw, err);
     item_bundle b = { 0, NULL };
     if (!rc)
         rc = item_bundle_parse(raw->data, raw->len, &b, err);
-    uint8_t want[ITEM_ID_LEN];
-    ao_buf idb;
-    ao_buf_init(&idb);
-    if (!rc && (ao_b64url_decode(id, strlen(id), &idb, NULL) || idb.len != ITEM_ID_LEN))
+    ao_buf want;
+    ao_buf_init(&want);
+    if (!rc && !b64_exact(id, ITEM_ID_LEN, &want))
         rc = ao_err_set(err, AO_EINVAL, "not an item id: %.64s", id);
-    if (!rc)
-        memcpy(want, idb.data, ITEM_ID_LEN);
-    ao_buf_free(&idb);
     size_t k = b.count;
     for (size_t i = 0; i < b.count && !rc; i++)
-        if (memcmp(b.entries[i].header_id, want, ITEM_ID_LEN) == 0) {
+        if (memcmp(b.entries[i].header_id, want.data, ITEM_ID_LEN) == 0) {
             k = i;
             break;
         }
@@ -527,14 +582,33 @@ static int wh_get_bundled(wh *h, const char *id, ao_buf *out, ao_error *err)
     if (!rc && (rc = item_verify(b.entries[k].raw, b.entries[k].len, it, err)) == AO_OK) {
         uint8_t got[ITEM_ID_LEN];
         item_id(it, got);
-        if (memcmp(got, want, ITEM_ID_LEN) != 0)
+        if (memcmp(got, want.data, ITEM_ID_LEN) != 0)
             rc = ao_err_set(err, AO_EVERIFY, "%s: the bundle's item has another id", id);
     }
     if (!rc && ao_buf_append(out, b.entries[k].raw, b.entries[k].len))
         rc = ao_err_set(err, AO_ENOMEM, "out of memory");
     free(it);
+    ao_buf_free(&want);
     item_bundle_free(&b);
     pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
+/* An item of a gateway without an /item route (an Arweave gateway such as
+ * arlocal, holding what the mirror wrote): cut out of its bundle when
+ * GraphQL names one (bundledIn), else rebuilt from its GraphQL fields and
+ * data. Either way verified. */
+static int wh_get_arweave(wh *h, const char *id, ao_buf *out, ao_error *err)
+{
+    weave_item_meta m;
+    int rc = wh_get_meta(h, id, WEAVE_META_KEYS, &m, err);
+    if (rc)
+        return rc;
+    if (m.bundled_in[0])
+        rc = item_from_bundle(h, id, m.bundled_in, out, err);
+    else
+        rc = rebuild_item(h, id, &m, out, err);
+    weave_meta_free(&m);
     return rc;
 }
 
@@ -543,7 +617,7 @@ static int wh_get(void *ctx, const char *id, ao_buf *out, ao_error *err)
 {
     int rc = wh_get_url(ctx, "/item/", id, out, err);
     if (rc == AO_ENOTFOUND)
-        rc = wh_get_bundled(ctx, id, out, err);
+        rc = wh_get_arweave(ctx, id, out, err);
     return rc;
 }
 

@@ -90,7 +90,8 @@ typedef struct weave weave;   /* opaque */
 
 #define WEAVE_ID_MAX      44   /* 43-char b64url id + NUL */
 #define WEAVE_BLOCK_ID_MAX 65  /* 64-char b64url (48 bytes) + NUL */
-#define WEAVE_CURSOR_MAX  24   /* opaque cursor string + NUL */
+#define WEAVE_CURSOR_MAX  256  /* opaque cursor string + NUL (ours are short;
+                                  other gateways' longer) */
 #define WEAVE_NETWORK_MAX 64
 #define WEAVE_URL_MAX     2048
 #define WEAVE_MAX_NEST    8    /* bundle nesting depth indexed */

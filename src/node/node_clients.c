@@ -3,7 +3,8 @@
  * SU's and the CU's functions (su.h, cu.h) into the tables the other units
  * read through (cu_su_client, mu_su_client, mu_cu_client), so a unit calls
  * its neighbour directly, with the same bodies and codes as over HTTP, and
- * the units never include one another.
+ * the units never include one another. A cu_su_client can also be bound
+ * to an su_log: the SU's reads rebuilt from the data layer, without an SU.
  */
 #include "node/node_internal.h"
 
@@ -80,6 +81,55 @@ void node_cu_su_client_local(su *s, cu_su_client *out)
     out->message = cs_message;
     out->latest = cs_latest;
     out->timestamp = cs_timestamp;
+}
+
+/* ---- cu_su_client over an su_log (the SU's reads from the data layer) ---- */
+
+static int cl_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+{
+    TIMED("ao_node_cu_in_su_cpu_us", su_log_process_json(ctx, pid, out, err));
+}
+
+static int cl_schedule(void *ctx, const char *pid, const char *from, const char *to, size_t limit,
+                       ao_buf *out, ao_error *err)
+{
+    char lim[24];
+    su_query q = { 0 };
+    q.process_id = pid;
+    q.from = from;
+    q.to = to;
+    if (limit) {
+        snprintf(lim, sizeof lim, "%zu", limit);
+        q.limit = lim;
+    }
+    TIMED("ao_node_cu_in_su_cpu_us", su_log_get_json(ctx, pid, &q, out, err));
+}
+
+static int cl_message(void *ctx, const char *pid, const char *msg_id, ao_buf *out, ao_error *err)
+{
+    su_query q = { 0 };
+    q.process_id = pid;
+    TIMED("ao_node_cu_in_su_cpu_us", su_log_get_json(ctx, msg_id, &q, out, err));
+}
+
+static int cl_latest(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+{
+    TIMED("ao_node_cu_in_su_cpu_us", su_log_latest_json(ctx, pid, out, err));
+}
+
+static int cl_timestamp(void *ctx, const char *pid, ao_buf *out, ao_error *err)
+{
+    TIMED("ao_node_cu_in_su_cpu_us", su_log_timestamp_json(ctx, pid, out, err));
+}
+
+void node_cu_su_client_log(su_log *l, cu_su_client *out)
+{
+    out->ctx = l;
+    out->process = cl_process;
+    out->schedule = cl_schedule;
+    out->message = cl_message;
+    out->latest = cl_latest;
+    out->timestamp = cl_timestamp;
 }
 
 /* ---- mu_su_client over an SU ---- */

@@ -135,4 +135,67 @@ int su_latest_json(su *s, const char *process_id, ao_buf *body, ao_error *err);
 /* AO_OK if this SU schedules process_id, AO_ENOTFOUND if not. */
 int su_has_process(su *s, const char *process_id, ao_error *err);
 
+/* ---- su_log: the read routes rebuilt from the data layer alone ----
+ * For a Compute Unit that lost the SU, or never had it (a "holographic"
+ * rebuild from Arweave): the schedule of a process is read back from the
+ * signed Assignment items in the data layer, and each route below writes
+ * byte for byte the body the SU's function of the same role writes for the
+ * same stored items, with the same codes and reasons.
+ *
+ * A process is the item `pid` (data.get); its Scheduler tag names the SU's
+ * wallet address, and only Assignment items OWNED by that address count
+ * (anyone can put an item with Type=Assignment in the weave; foreign ones
+ * are ignored). They are found with data.query_transactions (Type=
+ * Assignment, Process=pid, owners=[scheduler], oldest first, tags only) and
+ * ordered by their Nonce tag. Per process a cache keeps the verified slots
+ * and the cursor of the last row seen: every call refreshes it, asking only
+ * for rows after that cursor.
+ *
+ * Checks, each an AO_EFORMAT with the reason rather than wrong data (and
+ * kept: the data layer is permanent, so every later call for that process
+ * answers the same error): two assignments with one nonce ("equivocation"),
+ * a Hash-Chain that is not the SU's (PROTOCOL.md §2.3, from nonce 0 on), a
+ * timestamp lower than the previous one, a message scheduled twice, a
+ * malformed tag, an item whose bytes are not the ones asked for. A missing
+ * nonce is not an error: only the contiguous prefix from nonce 0 is served
+ * (the rest is not there yet) and the later slots wait in the cache until
+ * the gap is filled. Items read for a node must be the ids asked for; an
+ * Assignment item must be owned by the scheduler with the cached slot's
+ * tags, and its signature is verified (once per slot); else that read
+ * fails (AO_EFORMAT; AO_EVERIFY for a bad signature).
+ *
+ * The kind of a slot is not written in the Assignment item: nonce 0 is the
+ * process; a slot with an Exclude tag is an assigned transaction; any other
+ * is shown as a message ("message":{...}) if its item is one the SU's
+ * POST / would have scheduled on this process (Data-Protocol=ao,
+ * Type=Message, target = the process, no +link tag), else as an assigned
+ * transaction ("message":null). Only a Message item targeting the process
+ * that was put in the data layer directly and then assigned (su_assign
+ * without exclude) reads differently from the SU (as a message).
+ *
+ * Thread safety: every function may be called from any thread at once,
+ * except su_log_close(). */
+typedef struct su_log su_log;   /* opaque */
+
+/* Reads schedules from the data layer `data` (copied; its ctx outlives the
+ * su_log). It needs get and query_transactions (AO_EINVAL otherwise);
+ * get_meta is used when present. */
+int su_log_open(const weave_client *data, su_log **out, ao_error *err);
+/* Frees the caches. NULL is fine. */
+void su_log_close(su_log *l);
+/* = su_process_json: the record of pid, with the block height and
+ * timestamp of its nonce-0 assignment. AO_ENOTFOUND "Process not found". */
+int su_log_process_json(su_log *l, const char *pid, ao_buf *body, ao_error *err);
+/* = su_get_json: a schedule page of a process id (same query rules and
+ * AO_EINVAL reasons), or the node of a message / assigned tx of
+ * q->process_id; without process_id the processes already in the cache are
+ * searched. Else AO_ENOTFOUND "Message or Process not found". */
+int su_log_get_json(su_log *l, const char *id, const su_query *q, ao_buf *body, ao_error *err);
+/* = su_latest_json: the node of the newest slot of the served prefix. */
+int su_log_latest_json(su_log *l, const char *pid, ao_buf *body, ao_error *err);
+/* {"timestamp":"<ms of the last slot of pid, or 0>","block_height":
+ * "<12 digits: the Block-Height of that slot, or 0>"}; an unknown (or
+ * NULL) pid answers 0 and 000000000000. */
+int su_log_timestamp_json(su_log *l, const char *pid, ao_buf *body, ao_error *err);
+
 #endif

@@ -2,7 +2,9 @@
  * su_internal.h - the SU's private structures shared by its files:
  * su.c (open/close, su.db, the per-process table, the group-commit writer,
  * crash repair), su_post.c (POST / and assign: checks, slots, the signed
- * Assignment item) and su_read.c (the JSON reads).
+ * Assignment item), su_read.c (the JSON reads), su_json.c (the JSON
+ * writers and query parsing shared by su_read.c and su_log.c) and
+ * su_log.c (the read routes rebuilt from the data layer alone).
  */
 #ifndef AO_SU_INTERNAL_H
 #define AO_SU_INTERNAL_H
@@ -151,8 +153,50 @@ void su_ticket_unref(su_ticket *t);
  * height, hash_chain, message, assignment, kind. */
 void su_row_from_stmt(sqlite3_stmt *st, su_row *row);
 
-/* su_read.c */
+/* su_json.c: the JSON of the read routes, byte for byte the same whoever
+ * supplies the rows and items. Writers append to b and return AO_OK or a
+ * code (AO_ENOMEM; item decoding errors for stored items); on failure
+ * nothing is left appended by su_json_node/page/process. */
 /* UTF-8 of bytes with invalid sequences replaced by U+FFFD (malloc'd). */
 char *su_lossy_utf8(const uint8_t *p, size_t n);
+/* Bytes as a JSON string: lossy UTF-8 (U+FFFD per maximal invalid
+ * subpart), escapes for '"', '\\' and control characters. */
+int su_json_str(ao_buf *b, const void *p, size_t n);
+int su_json_b64(ao_buf *b, const uint8_t *p, size_t n);     /* "<b64url>" */
+int su_json_owner(ao_buf *b, const item *it);   /* {"address":..,"key":..} */
+int su_json_tags(ao_buf *b, const item *it);    /* [{"name":..,"value":..}] */
+/* UTF-8 anchor as text, else base64url with show_anchor, else null. */
+int su_json_anchor(ao_buf *b, const item *it, bool show_anchor);
+/* M = {id, owner, data, tags, signature, anchor, target} of a raw item, or
+ * with assignment A = {id, owner, tags, signature, anchor:null, target:""}. */
+int su_json_item(ao_buf *b, const uint8_t *raw, size_t len, bool assignment, bool show_anchor,
+                 ao_error *err);
+/* {"message":M|null,"assignment":A}; msg NULL writes "message":null (an
+ * assigned existing transaction). */
+int su_json_node(ao_buf *b, const uint8_t *msg, size_t mlen, const uint8_t *asg, size_t alen,
+                 bool show_anchor, ao_error *err);
+/* GET /processes/{pid}: the record of process item raw, with the height
+ * and timestamp of its nonce-0 assignment. */
+int su_json_process(ao_buf *body, const char *pid, int64_t height, int64_t timestamp,
+                    const uint8_t *raw, size_t len, ao_error *err);
+
+/* A schedule page query, validated. */
+typedef struct su_page_q {
+    bool nonce_mode, has_from;
+    int64_t from, to, limit;   /* nonce mode: nonces, else timestamps;
+                                  from exclusive, to inclusive */
+} su_page_q;
+/* Strict signed decimal (no '+', no spaces); false on nonsense/overflow. */
+bool su_parse_i64(const char *s, int64_t *out);
+/* The rules of GET /{id}'s query (AO_EINVAL "invalid ..."); q may be NULL. */
+int su_parse_query(const su_query *q, su_page_q *pq, ao_error *err);
+/* Writes one node of row (its {"message","assignment"} object) into b. */
+typedef int (*su_node_fn)(void *ctx, const su_row *row, bool show_anchor, ao_buf *b,
+                          ao_error *err);
+/* One schedule page from rows[0..n): the rows of the range in order, at
+ * most pq->limit + 1 of them (one more than the limit sets has_next_page).
+ * Cursors are nonces in nonce mode, else timestamps; node writes each. */
+int su_json_page(ao_buf *body, const su_row *rows, size_t n, const su_page_q *pq,
+                 bool show_anchor, su_node_fn node, void *ctx, ao_error *err);
 
 #endif

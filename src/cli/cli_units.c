@@ -27,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "item/item.h"
 #include "net/net.h"
+#include "node/node.h"
 #include "su/su.h"
 
 enum unit_kind { UNIT_SU, UNIT_CU, UNIT_MU };
@@ -65,7 +66,7 @@ static const char su_usage[] =
     "  --wallet-type T      ed25519 (default) or rsa, for a new wallet\n";
 
 static const char cu_usage[] =
-    "usage: ao cu --gateway URL [--su-url URL] [--threads N]\n"
+    "usage: ao cu --gateway URL [--su-url URL | --schedule-from-data] [--threads N]\n"
     "             [--checkpoint-to-data] [common flags]\n"
     "\n"
     "Runs a Compute Unit alone: it evaluates any process from its module and\n"
@@ -73,6 +74,10 @@ static const char cu_usage[] =
     "Scheduler-Location records) and answers /result, /results, /state.\n"
     "\n"
     "  --su-url URL         send every schedule request to this SU instead\n"
+    "  --schedule-from-data read schedules from the Assignment items in the\n"
+    "                       data layer (signed by each process's Scheduler)\n"
+    "                       instead of asking any SU: recomputes processes\n"
+    "                       from an Arweave gateway alone\n"
     "  --threads N          evaluation workers (default: one per core)\n"
     "  --checkpoint-to-data also write checkpoints to the data layer\n";
 
@@ -99,7 +104,7 @@ typedef struct unit_settings {
     bool json;
     const char *url, *location_ttl, *wallet_type;            /* su */
     const char *su_url, *threads;                            /* cu, mu */
-    bool checkpoint_to_data;                                 /* cu */
+    bool checkpoint_to_data, schedule_from_data;             /* cu */
     const char *cu_url, *workers, *max_attempts, *backoff, *backoff_max;   /* mu */
 } unit_settings;
 
@@ -129,6 +134,7 @@ static const setting_def defs[] = {
     STR("su-url", su_url, S(CU) | S(MU)),
     STR("threads", threads, S(CU)),
     BOOL("checkpoint-to-data", checkpoint_to_data, S(CU)),
+    BOOL("schedule-from-data", schedule_from_data, S(CU)),
     STR("cu-url", cu_url, S(MU)),
     STR("workers", workers, S(MU)),
     STR("max-attempts", max_attempts, S(MU)),
@@ -333,6 +339,7 @@ typedef struct unit_run {
     bool have_data;
     cu_su_client cs;
     bool have_cs;
+    su_log *log;                 /* --schedule-from-data */
     mu_su_client ms;
     bool have_ms;
     mu_cu_client mc;
@@ -358,6 +365,7 @@ static void unit_stop(unit_run *u)
         net_mu_su_client_free(&u->ms);
     if (u->have_cs)
         net_cu_su_client_free(&u->cs);
+    su_log_close(u->log);
     if (u->have_data)
         net_weave_client_free(&u->data);
     crypto_wallet_free(u->wallet);
@@ -430,6 +438,10 @@ static int unit_main(enum unit_kind k, int argc, char **argv)
         BAD("--wallet-type", s.wallet_type);
     if (s.su_url && !is_http_url(s.su_url))
         BAD("--su-url", s.su_url);
+    if (s.su_url && s.schedule_from_data) {
+        fprintf(stderr, "%s: --su-url and --schedule-from-data exclude each other\n", cmd);
+        return 2;
+    }
     if (s.threads && (!parse_ulong(s.threads, 256, &threads) || threads == 0))
         BAD("--threads", s.threads);
     if (k == UNIT_MU && !s.cu_url) {
@@ -502,9 +514,15 @@ static int unit_main(enum unit_kind k, int argc, char **argv)
         if ((r = su_open(&so, &u.s, &err)) || (r = net_su_start(u.s, &no, &u.srv, &err)))
             goto fail;
     } else if (k == UNIT_CU) {
-        if ((r = net_cu_su_client_http(&u.data, s.su_url, &u.cs, &err)))
-            goto fail;
-        u.have_cs = true;
+        if (s.schedule_from_data) {
+            if ((r = su_log_open(&u.data, &u.log, &err)))
+                goto fail;
+            node_cu_su_client_log(u.log, &u.cs);
+        } else {
+            if ((r = net_cu_su_client_http(&u.data, s.su_url, &u.cs, &err)))
+                goto fail;
+            u.have_cs = true;
+        }
         cu_options co = { 0 };
         co.dir = unit_dir;
         co.wallet = u.wallet;

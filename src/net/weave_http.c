@@ -6,8 +6,10 @@
  * node's gateway). A gateway without those routes (an Arweave gateway such
  * as arlocal, holding what the mirror wrote) is read through GraphQL: an
  * item in a bundle (bundledIn) is cut out of GET /{bundle} (a few bundles
- * are cached), else it is rebuilt from its GraphQL fields and GET /{id};
- * both verified. Puts go through POST /tx, the chain head GET /info
+ * are cached), else it is rebuilt from its GraphQL fields and GET /{id},
+ * else (a gateway that keeps neither bundledIn nor anchors: arlocal) it is
+ * cut out of the bundle found by scanning the gateway's bundles (their
+ * item ids are remembered); always verified. Puts go through POST /tx, the chain head GET /info
  * and Scheduler-Location records through the GetSchedulerLocation query of
  * PROTOCOL.md §5.
  *
@@ -32,11 +34,20 @@
 
 #define WH_BUNDLES 4   /* bundles kept after a read through GraphQL bundledIn */
 
+/* item id -> id of the bundle holding it, learnt by scanning bundles */
+typedef struct wh_where {
+    char item[WEAVE_ID_MAX];
+    char bundle[WEAVE_ID_MAX];
+} wh_where;
+
 typedef struct wh {
     char *url;      /* no trailing '/' */
-    pthread_mutex_t mu;              /* guards the bundle cache */
+    pthread_mutex_t mu;              /* guards the bundle cache and index */
     struct { char id[WEAVE_ID_MAX]; ao_buf raw; uint64_t used; } bundles[WH_BUNDLES];
     uint64_t tick;
+    wh_where *where;                 /* open addressing, cap a power of 2 */
+    size_t nwhere, capwhere;
+    char scan_after[WEAVE_CURSOR_MAX];   /* bundles scanned up to here */
 } wh;
 
 /* ---- GraphQL plumbing ---- */
@@ -594,21 +605,133 @@ static int item_from_bundle(wh *h, const char *id, const char *bid, ao_buf *out,
     return rc;
 }
 
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of item (found, or the empty one where it goes). h->mu held. */
+static wh_where *where_slot(wh *h, const char *item)
+{
+    size_t mask = h->capwhere - 1;
+    for (size_t i = id_hash(item) & mask;; i = (i + 1) & mask)
+        if (!h->where[i].item[0] || !strcmp(h->where[i].item, item))
+            return &h->where[i];
+}
+
+static int where_add(wh *h, const char *item, const char *bundle)
+{
+    if (2 * (h->nwhere + 1) > h->capwhere) {   /* keep at most half full */
+        size_t cap = h->capwhere ? h->capwhere * 2 : 1024;
+        wh_where *old = h->where;
+        size_t oldcap = h->capwhere;
+        if (!(h->where = calloc(cap, sizeof *h->where))) {
+            h->where = old;
+            return AO_ENOMEM;
+        }
+        h->capwhere = cap;
+        for (size_t i = 0; i < oldcap; i++)
+            if (old[i].item[0])
+                *where_slot(h, old[i].item) = old[i];
+        free(old);
+    }
+    wh_where *w = where_slot(h, item);
+    if (!w->item[0])
+        h->nwhere++;
+    snprintf(w->item, sizeof w->item, "%s", item);
+    snprintf(w->bundle, sizeof w->bundle, "%s", bundle);
+    return AO_OK;
+}
+
+/* Find the bundle holding `id` among the ANS-104 bundles the gateway has
+ * (L1 transactions tagged Bundle-Format=binary, Bundle-Version=2.0.0),
+ * scanning those not seen yet, oldest first, and learning every item id
+ * they hold. For gateways that keep no bundledIn (arlocal). h->mu held. */
+static int find_bundle(wh *h, const char *id, char bid[WEAVE_ID_MAX], ao_error *err)
+{
+    static const char *const fmt[] = { "binary" }, *const ver[] = { "2.0.0" };
+    weave_tag_filter tf[2] = { { "Bundle-Format", fmt, 1 }, { "Bundle-Version", ver, 1 } };
+    for (;;) {
+        if (h->capwhere) {
+            wh_where *w = where_slot(h, id);
+            if (w->item[0]) {
+                memcpy(bid, w->bundle, WEAVE_ID_MAX);
+                return AO_OK;
+            }
+        }
+        weave_tx_filter f;
+        weave_tx_filter_init(&f);
+        f.tags = tf;
+        f.ntags = 2;
+        f.first = 100;
+        f.sort = WEAVE_HEIGHT_ASC;
+        f.after = h->scan_after[0] ? h->scan_after : NULL;
+        weave_tx_page pg;
+        int rc = wh_query_tx(h, &f, &pg, err);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < pg.n && !rc; i++) {
+            const ao_buf *raw;
+            item_bundle b = { 0, NULL };
+            rc = bundle_bytes(h, pg.rows[i].id, &raw, err);
+            if (!rc && item_bundle_parse(raw->data, raw->len, &b, NULL) == AO_OK)
+                for (size_t k = 0; k < b.count && !rc; k++) {
+                    char iid[WEAVE_ID_MAX];
+                    ao_b64url_encode_to(b.entries[k].header_id, ITEM_ID_LEN, iid);
+                    if (where_add(h, iid, pg.rows[i].id))
+                        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+                }
+            item_bundle_free(&b);
+            if (!rc)
+                snprintf(h->scan_after, sizeof h->scan_after, "%s", pg.rows[i].cursor);
+        }
+        bool more = pg.has_next_page && pg.n > 0;
+        weave_tx_page_free(&pg);
+        if (rc)
+            return rc;
+        if (!more) {
+            wh_where *w = h->capwhere ? where_slot(h, id) : NULL;
+            if (w && w->item[0]) {
+                memcpy(bid, w->bundle, WEAVE_ID_MAX);
+                return AO_OK;
+            }
+            return ao_err_set(err, AO_ENOTFOUND, "%s: in none of the gateway's bundles", id);
+        }
+    }
+}
+
 /* An item of a gateway without an /item route (an Arweave gateway such as
  * arlocal, holding what the mirror wrote): cut out of its bundle when
- * GraphQL names one (bundledIn), else rebuilt from its GraphQL fields and
- * data. Either way verified. */
+ * GraphQL names one (bundledIn); else rebuilt from its GraphQL fields and
+ * data, and if that does not verify (arlocal keeps no anchors) cut out of
+ * the bundle found by scanning the gateway's bundles. Always verified. */
 static int wh_get_arweave(wh *h, const char *id, ao_buf *out, ao_error *err)
 {
     weave_item_meta m;
     int rc = wh_get_meta(h, id, WEAVE_META_KEYS, &m, err);
     if (rc)
         return rc;
-    if (m.bundled_in[0])
-        rc = item_from_bundle(h, id, m.bundled_in, out, err);
-    else
-        rc = rebuild_item(h, id, &m, out, err);
+    char bid[WEAVE_ID_MAX];
+    memcpy(bid, m.bundled_in, sizeof bid);
+    if (!bid[0]) {
+        ao_error e2;
+        rc = rebuild_item(h, id, &m, out, &e2);
+        if (rc && rc != AO_ENOMEM) {
+            pthread_mutex_lock(&h->mu);
+            rc = find_bundle(h, id, bid, err);
+            pthread_mutex_unlock(&h->mu);
+            if (rc == AO_ENOTFOUND)
+                ao_err_wrap(err, "rebuilt from GraphQL: %s", e2.msg);
+        } else if (rc) {
+            *err = e2;
+        }
+    }
     weave_meta_free(&m);
+    if (bid[0] && !rc)
+        rc = item_from_bundle(h, id, bid, out, err);
     return rc;
 }
 
@@ -851,6 +974,7 @@ void net_weave_client_free(weave_client *c)
     wh *h = c->ctx;
     for (size_t i = 0; i < WH_BUNDLES; i++)
         ao_buf_free(&h->bundles[i].raw);
+    free(h->where);
     pthread_mutex_destroy(&h->mu);
     free(h->url);
     free(h);

@@ -79,4 +79,10 @@ typedef struct node_info {
 } node_info;
 void node_get_info(const node *n, node_info *out);
 
+/* A CU's schedule reader over su_log (su.h): the SU's read routes rebuilt
+ * from the data layer, for `ao cu --schedule-from-data`. l outlives it. */
+struct su_log;
+struct cu_su_client;
+void node_cu_su_client_log(struct su_log *l, struct cu_su_client *out);
+
 #endif

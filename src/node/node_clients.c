@@ -6,6 +6,7 @@
  * the units never include one another. A cu_su_client can also be bound
  * to an su_log: the SU's reads rebuilt from the data layer, without an SU.
  */
+#include "node/node.h"
 #include "node/node_internal.h"
 
 #include <stdio.h>

@@ -15,9 +15,8 @@
 
 /* Tables whose ctx is the unit itself (it must outlive the table's users). */
 void node_cu_su_client_local(su *s, cu_su_client *out);
-/* The same routes read from the data layer alone (su.h, su_log): for a CU
- * whose SU is gone; ctx is l. */
-void node_cu_su_client_log(su_log *l, cu_su_client *out);
+/* node_cu_su_client_log (the same routes from su_log) is in node.h: the
+ * `ao cu` command uses it too. */
 void node_mu_su_client_local(su *s, mu_su_client *out);
 void node_mu_cu_client_local(cu *c, mu_cu_client *out);
 

@@ -190,7 +190,8 @@ typedef struct weave_item_meta {
     char *owner_key;       /* b64url owner; only with WEAVE_META_KEYS, else NULL */
     char *signature;       /* b64url; only with WEAVE_META_KEYS, else NULL */
     char target[WEAVE_ID_MAX];   /* "" when absent */
-    char anchor[WEAVE_ID_MAX];   /* b64url, "" when absent */
+    char anchor[WEAVE_BLOCK_ID_MAX];   /* b64url, "" when absent (an L1
+                                          transaction's last_tx: 64 chars) */
     size_t ntags;
     weave_tag *tags;       /* in signed order */
     uint64_t data_offset;  /* offset of the data inside the raw item */

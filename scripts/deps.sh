@@ -5,7 +5,8 @@ set -e
 PKGS="build-essential clang lld libclang-rt-14-dev pkg-config
 libssl-dev libsecp256k1-dev libcjson-dev libjansson-dev libzstd-dev
 libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libreadline-dev
-libcmocka-dev lua5.3 liblua5.3-dev curl tmux wabt"
+libcmocka-dev lua5.3 liblua5.3-dev curl tmux wabt python3"
+# (python3: node-gyp builds the sqlite3 module of arlocal, tests/mirror)
 # Node.js and npm are needed only by the interop tests; a machine may carry
 # its own build of them, so they are checked as commands.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"

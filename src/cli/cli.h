@@ -18,4 +18,10 @@ int cli_mu_main(int argc, char **argv);
 int cli_ao_main(int argc, char **argv);
 int cli_console_main(int argc, char **argv);   /* cli_console.c */
 
+#include "crypto/crypto.h"
+/* Load the wallet at path, or generate one of `type` and save it there
+ * (*made = true). cli_units.c. */
+int cli_wallet_load_or_make(const char *path, crypto_key_type type, crypto_wallet **out,
+                            bool *made, ao_error *err);
+
 #endif

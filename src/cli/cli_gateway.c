@@ -18,7 +18,8 @@
 
 static const char usage[] =
     "usage: ao gateway --data DIR [--port P] [--host ADDR] [--block-interval MS]\n"
-    "                  [--threads N]\n"
+    "                  [--threads N] [--upstream URL [--upstream-wallet FILE]\n"
+    "                  [--mirror-poll MS]]\n"
     "\n"
     "Serves the weave in DIR (created if missing) over HTTP until SIGINT or\n"
     "SIGTERM: POST /graphql, POST /tx, GET /info, /raw/{id}, /{id}, /tx/{id},\n"
@@ -30,6 +31,12 @@ static const char usage[] =
     "  --block-interval MS  seal a block every MS milliseconds (default 2000;\n"
     "                       0 = a block per upload)\n"
     "  --threads N          HTTP worker threads (default 4)\n"
+    "  --upstream URL       an Arweave gateway: write every item stored here\n"
+    "                       through to it as bundles in L1 transactions\n"
+    "                       (progress: GET /mirror, ao status)\n"
+    "  --upstream-wallet F  RSA wallet paying upstream (default\n"
+    "                       DIR/mirror-wallet.json, made on first run)\n"
+    "  --mirror-poll MS     upload and confirmation poll interval (default 500)\n"
     "\n"
     "Prints \"listening on http://ADDR:PORT\" once it serves.\n";
 
@@ -55,8 +62,8 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 
 int cli_gateway_main(int argc, char **argv)
 {
-    const char *dir = NULL, *host = "127.0.0.1";
-    unsigned long port = 1984, interval = 2000, threads = 4;
+    const char *dir = NULL, *host = "127.0.0.1", *upstream = NULL, *up_wallet = NULL;
+    unsigned long port = 1984, interval = 2000, threads = 4, poll = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -75,6 +82,12 @@ int cli_gateway_main(int argc, char **argv)
             ok = parse_uint(v, 86400000UL, &interval);
         else if (!strcmp(a, "--threads"))
             ok = parse_uint(v, 256, &threads) && threads > 0;
+        else if (!strcmp(a, "--upstream"))
+            ok = (upstream = v) != NULL && (!strncmp(v, "http://", 7) || !strncmp(v, "https://", 8));
+        else if (!strcmp(a, "--upstream-wallet"))
+            ok = (up_wallet = v) != NULL && *v;
+        else if (!strcmp(a, "--mirror-poll"))
+            ok = parse_uint(v, 3600000UL, &poll) && poll > 0;
         else {
             fprintf(stderr, "ao gateway: unexpected argument '%s'\n\n%s", a, usage);
             return 2;
@@ -92,11 +105,32 @@ int cli_gateway_main(int argc, char **argv)
     weave_options wo;
     weave_options_default(&wo);
     wo.block_interval_ms = (uint32_t)interval;
+    wo.mirror = upstream != NULL;
     ao_error err;
     weave *w = NULL;
     if (weave_open(dir, &wo, &w, &err)) {
         fprintf(stderr, "ao gateway: %s: %s\n", dir, err.msg);
         return 2;
+    }
+    crypto_wallet *mw = NULL;
+    net_mirror *mirror = NULL;
+    if (upstream) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/mirror-wallet.json", dir);
+        bool made = false;
+        net_mirror_options mo = { .upstream = upstream, .poll_ms = (uint32_t)poll };
+        int r = cli_wallet_load_or_make(up_wallet ? up_wallet : path, CRYPTO_KEY_ARWEAVE, &mw,
+                                        &made, &err);
+        mo.wallet = mw;
+        if (!r)
+            r = net_mirror_start(w, &mo, &mirror, &err);
+        if (r) {
+            fprintf(stderr, "ao gateway: upstream mirror: %s\n", err.msg);
+            crypto_wallet_free(mw);
+            weave_close(w);
+            return 2;
+        }
+        printf("upstream %s (paying address %s)\n", upstream, net_mirror_address(mirror));
     }
     /* Block the signals first so that the server threads inherit the mask
      * and only this thread receives them. */
@@ -107,11 +141,13 @@ int cli_gateway_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, &old);
     signal(SIGPIPE, SIG_IGN);
     net_gateway_options no = { .host = host, .port = (uint16_t)port,
-                               .threads = (unsigned)threads };
+                               .threads = (unsigned)threads, .mirror = mirror };
     net_gateway *g = NULL;
     if (net_gateway_start(w, &no, &g, &err)) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         fprintf(stderr, "ao gateway: %s\n", err.msg);
+        net_mirror_stop(mirror);
+        crypto_wallet_free(mw);
         weave_close(w);
         return 2;
     }
@@ -129,6 +165,8 @@ int cli_gateway_main(int argc, char **argv)
         sigsuspend(&wait_set);
     fprintf(stderr, "ao gateway: %s, shutting down\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
     net_gateway_stop(g);
+    net_mirror_stop(mirror);
+    crypto_wallet_free(mw);
     weave_close(w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;

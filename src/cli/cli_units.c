@@ -275,8 +275,8 @@ static int make_dirs(const char *path, ao_error *err)
     return AO_OK;
 }
 
-static int wallet_load_or_make(const char *path, crypto_key_type type, crypto_wallet **out,
-                               bool *made, ao_error *err)
+int cli_wallet_load_or_make(const char *path, crypto_key_type type, crypto_wallet **out,
+                            bool *made, ao_error *err)
 {
     *made = false;
     if (access(path, F_OK) == 0) {
@@ -495,7 +495,7 @@ static int unit_main(enum unit_kind k, int argc, char **argv)
     snprintf(unit_dir, sizeof unit_dir, "%s/%s", dir, unit_names[k]);
     int r = make_dirs(dir, &err);
     if (!r)
-        r = wallet_load_or_make(wallet_path, wtype, &u.wallet, &made, &err);
+        r = cli_wallet_load_or_make(wallet_path, wtype, &u.wallet, &made, &err);
     if (!r && made)
         ao_log(AO_LOG_INFO, unit_names[k], "made the wallet %s", wallet_path);
     if (!r)

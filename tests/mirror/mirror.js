@@ -209,6 +209,13 @@ async function main() {
 
     // the originals, as the node's own CU answers them
     const procs = [A, B];
+    // the child A spawned (pushed by the MU), found through the gateway
+    const q = await http('POST', info.gateway + '/graphql', JSON.stringify({ query:
+        `{transactions(tags:[{name:"Type",values:["Process"]},{name:"From-Process",values:["${A}"]}]){edges{node{id}}}}` }),
+        'application/json');
+    const kids = q.status === 200 ? JSON.parse(q.text).data.transactions.edges.map((e) => e.node.id) : [];
+    check('the spawned child is found on the gateway', kids.length === 1, q.status + ' ' + q.text.slice(0, 200));
+    procs.push(...kids);
     const originals = {};
     for (const pid of procs) {
         originals[pid] = { ids: await scheduleIds(pid), results: {}, pages: null };
@@ -217,7 +224,7 @@ async function main() {
     }
     await drain('after the reads');   // every message evaluated above is upstream too
     const total = procs.reduce((n, p) => n + originals[p].ids.length, 0);
-    check(`${procs.length} processes, ${total} scheduled messages to rebuild`, procs.length >= 2 && total > 20,
+    check(`${procs.length} processes, ${total} scheduled messages to rebuild`, procs.length === 3 && total >= 20,
           `${procs.length} processes, ${total} messages`);
 
     // ---- 4. holographic rebuild ----

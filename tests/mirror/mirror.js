@@ -12,6 +12,9 @@
 //      `ao cu --gateway ARLOCAL --schedule-from-data` recomputes every
 //      process from arlocal alone: each result and each /results page is
 //      byte for byte the original;
+//   4b. a fresh `ao up --upstream` runs a process of a module that only
+//      arlocal has (the units' reads fall back upstream);
+//   4c. `ao gateway --upstream` writes an item posted to it through;
 //   5. bad --upstream values exit 2; a node without --upstream answers 404
 //      on /mirror.
 // Usage: node mirror.js AO_BINARY REPO WORKDIR. Prints "N passed, N failed".
@@ -250,6 +253,42 @@ async function main() {
               `${pages.length} vs ${originals[pid].pages.length} pages`);
     }
     await stop(cu);
+
+    // ---- 4b. reads fall back upstream: a fresh node runs the old module ----
+    const oldModule = info.aosModule;
+    fs.rmSync(nodeDir, { recursive: true, force: true });
+    await startNode();
+    check('the fresh node published its own module (the old one is not here)',
+          info.aosModule !== oldModule, info.aosModule);
+    const C = ao(['spawn', '--module', oldModule, '--name', 'mirror-c']);
+    const c2 = ao(['eval', C, 'return 6 * 7']);
+    check('a process of a module only upstream runs (read through to arlocal)', c2 === '42', c2);
+    await stop(node);
+
+    // ---- 4c. ao gateway --upstream ----
+    const gw = await start('gateway', AO, ['gateway', '--data', path.join(WORK, 'gw'), '--port', '0',
+                                           '--upstream', arlocal, '--mirror-poll', '200'],
+                           /^listening on (\S+)/);
+    const gwUrl = gw.match[1];
+    const payer = /paying address (\S+)\)/.exec(fs.readFileSync(path.join(WORK, 'gateway.out'), 'utf8'));
+    await http('GET', `${arlocal}/mint/${payer && payer[1]}/1000000000000000`);
+    const itemFile = path.join(WORK, 'gw-item.bin');
+    spawnSync(AO, ['item', 'sign', '--wallet', wallet, '--tag', 'Mirror-Test=gateway', '--data',
+                   'through the gateway', '--out', itemFile]);
+    const put = await http('POST', gwUrl + '/tx', fs.readFileSync(itemFile));
+    const itemId = put.status === 200 ? JSON.parse(put.text).id : null;
+    let gs = null;
+    for (let i = 0; i < 100; i++) {
+        await http('GET', arlocal + '/mine');
+        gs = JSON.parse((await http('GET', gwUrl + '/mirror')).text);
+        if (gs.pending === 0 && gs.posted === 0 && gs.confirmed > 0) break;
+        await sleep(200);
+    }
+    const back = itemId ? await http('GET', `${arlocal}/${itemId}`) : { status: 0, text: put.text };
+    check('ao gateway --upstream writes an item through to arlocal',
+          gs && gs.confirmed >= 1 && back.status === 200 && back.text === 'through the gateway',
+          JSON.stringify(gs) + ' ' + back.status + ' ' + back.text.slice(0, 100));
+    await stop(gw);
 
     // ---- 5. no upstream: /mirror is 404 ----
     node = await start('plain', AO, ['up', '--data', path.join(WORK, 'plain'), '--any-ports'], /^ready/);

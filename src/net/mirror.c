@@ -314,8 +314,7 @@ static void *mirror_main(void *arg)
                               : 100;
         else
             backoff = 0;
-        uint32_t wait = r ? backoff : idle ? m->o.poll_ms : 0;
-        if (wait ? wait_ms(m, wait) : wait_ms(m, 0))
+        if (wait_ms(m, r ? backoff : idle ? m->o.poll_ms : 0))
             break;
     }
     return NULL;

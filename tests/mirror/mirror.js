@@ -266,12 +266,17 @@ async function main() {
     await stop(node);
 
     // ---- 4c. ao gateway --upstream ----
+    const gwWallet = path.join(WORK, 'gw-wallet.json');
+    spawnSync(AO, ['wallet', 'new', '--type', 'arweave', '--out', gwWallet]);
+    const gwAddr = spawnSync(AO, ['wallet', 'address', gwWallet], { encoding: 'utf8' }).stdout.trim();
     const gw = await start('gateway', AO, ['gateway', '--data', path.join(WORK, 'gw'), '--port', '0',
-                                           '--upstream', arlocal, '--mirror-poll', '200'],
-                           /^listening on (\S+)/);
+                                           '--upstream', arlocal, '--upstream-wallet', gwWallet,
+                                           '--mirror-poll', '200'], /^listening on (\S+)/);
     const gwUrl = gw.match[1];
     const payer = /paying address (\S+)\)/.exec(fs.readFileSync(path.join(WORK, 'gateway.out'), 'utf8'));
-    await http('GET', `${arlocal}/mint/${payer && payer[1]}/1000000000000000`);
+    check('ao gateway --upstream-wallet pays with that wallet', payer && payer[1] === gwAddr,
+          (payer && payer[1]) + ' vs ' + gwAddr);
+    await http('GET', `${arlocal}/mint/${gwAddr}/1000000000000000`);
     const itemFile = path.join(WORK, 'gw-item.bin');
     spawnSync(AO, ['item', 'sign', '--wallet', wallet, '--tag', 'Mirror-Test=gateway', '--data',
                    'through the gateway', '--out', itemFile]);
@@ -285,6 +290,9 @@ async function main() {
         await sleep(200);
     }
     const back = itemId ? await http('GET', `${arlocal}/${itemId}`) : { status: 0, text: put.text };
+    const metrics = (await http('GET', gwUrl + '/metrics')).text;
+    check('/metrics carries the mirror counts', /^ao_mirror_confirmed_items [1-9]/m.test(metrics) &&
+          /^ao_mirror_pending_items 0/m.test(metrics), metrics.split('\n').filter((l) => l.includes('mirror')).join(' '));
     check('ao gateway --upstream writes an item through to arlocal',
           gs && gs.confirmed >= 1 && back.status === 200 && back.text === 'through the gateway',
           JSON.stringify(gs) + ' ' + back.status + ' ' + back.text.slice(0, 100));

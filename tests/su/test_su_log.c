@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "su_test_util.h"
+#include "node/node.h"
 #include "node/node_internal.h"
 
 static crypto_wallet *USER;     /* ed25519 */

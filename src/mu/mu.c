@@ -49,6 +49,8 @@ int mu_open(const mu_options *opt, mu **out, ao_error *err)
         m->opt.backoff_ms = 100;
     if (!m->opt.backoff_max_ms)
         m->opt.backoff_max_ms = 30000;
+    if (!m->opt.intake_hold_ms)
+        m->opt.intake_hold_ms = MU_INTAKE_HOLD_MS;
     if (m->opt.backoff_max_ms < m->opt.backoff_ms)
         m->opt.backoff_max_ms = m->opt.backoff_ms;
     if (!m->opt.cron_poll_ms)
@@ -175,14 +177,16 @@ static bool tag_named(const item_tag *t, const char *s)
     return t->name_len == strlen(s) && memcmp(t->name, s, t->name_len) == 0;
 }
 
-/* Queues the crank of msg on pid durably before returning. Callers that
- * arrive while a commit is in flight are committed together by the next
- * leader (one fsync for the batch). */
-static int queue_crank(mu *m, const char *msg, const char *pid, const char *initial,
-                       ao_error *err)
+/* Stores the jobs of js (moved out of it) durably before returning.
+ * Callers that arrive while a commit is in flight are committed together
+ * by the next leader (one fsync for the batch). */
+static int queue_jobs(mu *m, mu_jobs *js, ao_error *err)
 {
     pthread_mutex_lock(&m->gc_lock);
-    int rc = mu_job_crank(&m->gc_queue, msg, pid, initial);
+    int rc = AO_OK;
+    for (size_t i = 0; i < js->n && !rc; i++)
+        rc = mu_jobs_push(&m->gc_queue, &js->v[i]);
+    mu_jobs_free(js);
     if (rc) {
         pthread_mutex_unlock(&m->gc_lock);
         return ao_err_set(err, rc, "out of memory");
@@ -224,6 +228,37 @@ static int queue_crank(mu *m, const char *msg, const char *pid, const char *init
     return rc;
 }
 
+/* Queues the crank of msg on pid durably (and, for an item taken in by
+ * POST /, deletes its intake job in the same commit). */
+static int queue_crank(mu *m, const char *msg, const char *pid, const char *initial,
+                       bool drop_intake, ao_error *err)
+{
+    mu_jobs js = {0};
+    if (mu_job_crank(&js, msg, pid, initial))
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    js.v[0].drop_intake = drop_intake;
+    return queue_jobs(m, &js, err);
+}
+
+/* The intake job of id: held (stored) before the SU sees the item, or
+ * deleted when there is nothing to crank. */
+static int queue_intake(mu *m, const char *id, const char *pid, const char *target,
+                        const uint8_t *raw, size_t len, ao_error *err)
+{
+    mu_jobs js = {0};
+    if (mu_job_intake(&js, id, pid, target, raw, len, ao_now_ms() + m->opt.intake_hold_ms))
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    return queue_jobs(m, &js, err);
+}
+
+static int drop_intake(mu *m, const char *id, ao_error *err)
+{
+    mu_jobs js = {0};
+    if (mu_job_drop_intake(&js, id))
+        return ao_err_set(err, AO_ENOMEM, "out of memory");
+    return queue_jobs(m, &js, err);
+}
+
 int mu_post(mu *m, const uint8_t *raw, size_t len, const char *ip, ao_buf *body, ao_error *err)
 {
     item it;
@@ -258,6 +293,10 @@ int mu_post(mu *m, const uint8_t *raw, size_t len, const char *ip, ao_buf *body,
         (rc = rate_take(m, "ip", ip, m->opt.rate_per_ip, err)))
         return rc;
 
+    /* Stored before the SU sees it: a crash after the SU's answer must
+     * not leave a scheduled message uncranked. */
+    if ((rc = queue_intake(m, id, is_process ? id : target, target, raw, len, err)))
+        return rc;
     ao_buf su;
     ao_buf_init(&su);
     rc = m->opt.su.post(m->opt.su.ctx, raw, len, &su, err);
@@ -280,11 +319,22 @@ int mu_post(mu *m, const uint8_t *raw, size_t len, const char *ip, ao_buf *body,
             mu_proc_info_free(&pi);
         }
     }
+    /* An SU that could not be reached may still have scheduled the item:
+     * its intake job stays and tries again after the hold (the client's
+     * own retry meets the same slot). A refusal or a stored wallet
+     * message has nothing left to crank. */
+    if ((rc && rc != AO_EIO && rc != AO_EBUSY) || (!rc && !crank)) {
+        ao_error e2;
+        int r2 = drop_intake(m, id, &e2);
+        if (r2 && !rc)
+            *err = e2;
+        rc = rc ? rc : r2;
+    }
     if (rc) {
         ao_log(AO_LOG_DEBUG, MU_UNIT, "item %s refused: %s", id, err ? err->msg : "");
         return rc;
     }
-    if (crank && (rc = queue_crank(m, id, is_process ? id : target, id, err)))
+    if (crank && (rc = queue_crank(m, id, is_process ? id : target, id, true, err)))
         return rc;
     ao_metric_add(ao_metric_get("ao_mu_posts_total", "Items taken in by POST /", false), 1);
     ao_log(AO_LOG_DEBUG, MU_UNIT, "took %s %s%s%s", is_process ? "process" : "message", id,
@@ -326,7 +376,7 @@ int mu_assign(mu *m, const char *pid, const char *tx_id, bool base_layer,
     cJSON_Delete(root);
     if (!aid[0])
         return ao_err_set(err, AO_EFORMAT, "the SU's assign answer has no id");
-    if ((rc = queue_crank(m, tx_id, pid, tx_id, err)))
+    if ((rc = queue_crank(m, tx_id, pid, tx_id, false, err)))
         return rc;
     ao_metric_add(ao_metric_get("ao_mu_posts_total", "Items taken in by POST /", false), 1);
     if (body &&

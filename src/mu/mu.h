@@ -81,6 +81,11 @@ typedef struct mu_options {
     uint32_t rate_per_wallet;
     uint32_t rate_per_ip;
     bool no_fsync;                   /* benches only: NOT durable */
+    uint32_t intake_hold_ms;         /* an item taken in by POST / whose
+                                        crank was not queued (the MU died
+                                        after the SU answered) is posted
+                                        again and cranked after this long;
+                                        0 = 60000 */
 } mu_options;
 
 /* Opens (creating) the queue and starts the workers, which resume any
@@ -92,8 +97,9 @@ const char *mu_address(const mu *m);
 
 /* POST / : verify the item (AO_EVERIFY), check Data-Protocol=ao and Type
  * Process|Message (AO_EINVAL), rate limits (AO_EDENIED, ip may be NULL),
- * forward it to its SU (synchronously: an SU refusal is returned as is),
- * queue its crank durably, then answer {"message":"Processing DataItem",
+ * store it as a held intake job, forward it to its SU (synchronously: an
+ * SU refusal is returned as is), queue its crank durably (deleting the
+ * intake job in the same commit), then answer {"message":"Processing DataItem",
  * "id":"<id>"} (the face answers 202). */
 int mu_post(mu *m, const uint8_t *raw, size_t len, const char *ip, ao_buf *body, ao_error *err);
 

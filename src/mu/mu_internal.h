@@ -29,6 +29,14 @@
 #define MU_ST_DONE 1
 #define MU_ST_DEAD 2
 
+/* An item taken in by POST / is first stored as an "intake" job held for
+ * mu_options.intake_hold_ms; the commit that queues its crank deletes it.
+ * If the MU dies between the SU's answer and that commit, the intake job
+ * runs after the restart: it posts the item to the SU again (the SU
+ * answers the slot it gave) and cranks it, so no scheduled message goes
+ * uncranked. */
+#define MU_INTAKE_HOLD_MS 60000
+
 typedef struct mu_job {
     int64_t rowid;          /* 0 for a job not yet stored */
     char *source;
@@ -46,6 +54,9 @@ typedef struct mu_job {
     uint32_t attempts;
     int state;              /* for rows inserted already dead */
     char *reason;
+    int64_t next_at;        /* not claimed before (ms); 0 = at once */
+    bool drop_intake;       /* stored with it: the intake job of `source`
+                               is deleted (kind NULL: only that) */
 } mu_job;
 
 typedef struct mu_jobs {
@@ -73,6 +84,7 @@ struct mu {
     pthread_cond_t cond;        /* work arrived / a job finished / stop */
     sqlite3 *db;
     sqlite3_stmt *st_insert, *st_claim, *st_claim_all, *st_done, *st_retry, *st_dead, *st_next;
+    sqlite3_stmt *st_drop_intake;
     uint64_t pending;           /* rows in state 0 */
     ao_metric *depth;           /* ao_mu_queue_depth gauge = pending */
     int sync_full;              /* current PRAGMA synchronous: 1 FULL, 0 OFF, -1 unknown */
@@ -111,6 +123,11 @@ int mu_jobs_push(mu_jobs *js, mu_job *j);     /* takes ownership of *j's fields 
 void mu_jobs_free(mu_jobs *js);
 /* A crank job for (msg on pid). */
 int mu_job_crank(mu_jobs *js, const char *msg, const char *pid, const char *initial);
+/* The intake job of an item taken in by POST / (raw copied), held until
+ * next_at; and a job that only deletes the intake job of id. */
+int mu_job_intake(mu_jobs *js, const char *id, const char *pid, const char *target,
+                  const uint8_t *raw, size_t len, int64_t next_at);
+int mu_job_drop_intake(mu_jobs *js, const char *id);
 
 /* Queue, all with m->lock held. */
 int mu_q_open(mu *m, ao_error *err);

@@ -673,6 +673,32 @@ static int post_su(mu *m, const mu_job *j, ao_error *err)
     return rc;
 }
 
+/* An item taken in by POST / whose crank was never queued (the MU died
+ * after the SU's answer, or the SU could not be reached then): posted to
+ * the SU again (a scheduled one keeps its slot), or stored if its target
+ * is a wallet; then its crank. */
+static int run_intake(mu *m, const mu_job *j, mu_jobs *next, ao_error *err)
+{
+    int rc = post_su(m, j, err);
+    if (rc == AO_ENOTFOUND && j->target) {
+        mu_proc_info pi;
+        ao_error e2;
+        int r2 = mu_proc_lookup(m, j->target, &pi, &e2);
+        if (r2 == AO_OK)
+            mu_proc_info_free(&pi);
+        if (r2 != AO_ENOTFOUND)
+            return rc;
+        ao_err_clear(err);
+        weave_put_result res;
+        return m->opt.data.put(m->opt.data.ctx, j->raw, j->raw_len, &res, err);
+    }
+    if (rc)
+        return rc;
+    count("ao_mu_intakes_resumed_total", "Items taken in whose crank was queued after a restart");
+    ao_log(AO_LOG_INFO, MU_UNIT, "resumed the intake of %s on %s", j->item_id, j->process);
+    return mu_job_crank(next, j->item_id, j->process, j->initial);
+}
+
 int mu_job_run(mu *m, const mu_job *j, mu_jobs *next, ao_error *err)
 {
     const char *k = j->kind;
@@ -694,6 +720,8 @@ int mu_job_run(mu *m, const mu_job *j, mu_jobs *next, ao_error *err)
     }
     if (!j->raw)
         return ao_err_set(err, AO_EINVAL, "job %s/%s has no signed bytes", j->source, k);
+    if (strcmp(k, "intake") == 0)
+        return run_intake(m, j, next, err);
     if (strcmp(k, "message") == 0) {
         mu_proc_info pi;
         rc = mu_proc_lookup(m, j->target, &pi, err);

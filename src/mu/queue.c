@@ -78,6 +78,38 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+int mu_job_intake(mu_jobs *js, const char *id, const char *pid, const char *target,
+                  const uint8_t *raw, size_t len, int64_t next_at)
+{
+    mu_job j = {0};
+    j.source = strdup(id);
+    j.kind = strdup("intake");
+    j.process = strdup(pid);
+    j.item_id = strdup(id);
+    j.initial = strdup(id);
+    j.target = target && *target ? strdup(target) : NULL;
+    j.raw = malloc(len ? len : 1);
+    j.raw_len = len;
+    j.next_at = next_at;
+    if (!j.source || !j.kind || !j.process || !j.item_id || !j.initial || !j.raw ||
+        (target && *target && !j.target)) {
+        mu_job_free(&j);
+        return AO_ENOMEM;
+    }
+    memcpy(j.raw, raw, len);
+    return mu_jobs_push(js, &j);
+}
+
+int mu_job_drop_intake(mu_jobs *js, const char *id)
+{
+    mu_job j = {0};
+    j.source = strdup(id);
+    j.drop_intake = true;
+    if (!j.source)
+        return AO_ENOMEM;
+    return mu_jobs_push(js, &j);
+}
+
 int mu_job_crank(mu_jobs *js, const char *msg, const char *pid, const char *initial)
 {
     mu_job j = {0};
@@ -140,7 +172,8 @@ int mu_q_open(mu *m, ao_error *err)
     struct { sqlite3_stmt **st; const char *sql; } stmts[] = {
         { &m->st_insert,
           "INSERT OR IGNORE INTO jobs(source,kind,idx,process,state,item_id,target,initial,"
-          "arg,flag,wait,raw,reason,time) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
+          "arg,flag,wait,raw,reason,time,next_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
+        { &m->st_drop_intake, "DELETE FROM jobs WHERE source=?1 AND kind='intake' AND state=0" },
         /* Ready: pending, due, and (for ordered pushes) no earlier pending
          * spawn of the same result nor earlier push to the same target.
          * First among the oldest 256 pending jobs (cheap); when
@@ -205,6 +238,7 @@ void mu_q_close(mu *m)
     sqlite3_finalize(m->st_retry);
     sqlite3_finalize(m->st_dead);
     sqlite3_finalize(m->st_next);
+    sqlite3_finalize(m->st_drop_intake);
     sqlite3_close(m->db);
     m->db = NULL;
 }
@@ -243,6 +277,20 @@ void mu_q_rollback(mu *m)
     sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The intake job of source is done with: deleted (it may be gone). */
+static int drop_intake(mu *m, const char *source, uint64_t *dropped, ao_error *err)
+{
+    sqlite3_stmt *st = m->st_drop_intake;
+    sqlite3_reset(st);
+    bind_text(st, 1, source);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sql_err(m, err, "drop intake");
+    *dropped += (uint64_t)sqlite3_changes(m->db);
+    return AO_OK;
+}
+
 int mu_q_insert(mu *m, const mu_job *j, uint64_t *added, ao_error *err)
 {
     sqlite3_stmt *st = m->st_insert;
@@ -265,6 +313,7 @@ int mu_q_insert(mu *m, const mu_job *j, uint64_t *added, ao_error *err)
         sqlite3_bind_null(st, 12);
     bind_text(st, 13, j->reason);
     sqlite3_bind_int64(st, 14, ao_now_ms());
+    sqlite3_bind_int64(st, 15, j->next_at);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -276,13 +325,18 @@ int mu_q_insert(mu *m, const mu_job *j, uint64_t *added, ao_error *err)
 
 int mu_q_insert_all(mu *m, const mu_jobs *js, ao_error *err)
 {
-    uint64_t added = 0;
+    uint64_t added = 0, dropped = 0;
     mu_q_durable(m, true);
     int rc = mu_q_begin(m, err);
     if (rc)
         return rc;
-    for (size_t i = 0; i < js->n && rc == AO_OK; i++)
-        rc = mu_q_insert(m, &js->v[i], &added, err);
+    for (size_t i = 0; i < js->n && rc == AO_OK; i++) {
+        const mu_job *j = &js->v[i];
+        if (j->drop_intake)
+            rc = drop_intake(m, j->source, &dropped, err);
+        if (rc == AO_OK && j->kind)
+            rc = mu_q_insert(m, j, &added, err);
+    }
     if (rc) {
         mu_q_rollback(m);
         return rc;
@@ -290,6 +344,7 @@ int mu_q_insert_all(mu *m, const mu_jobs *js, ao_error *err)
     rc = mu_q_commit(m, err);
     if (rc == AO_OK) {
         m->pending += added;
+        m->pending = dropped > m->pending ? 0 : m->pending - dropped;
         mu_q_gauge(m);
     }
     return rc;

@@ -8,6 +8,10 @@
  * accepted exactly once: one accepted item per (level, index), none
  * missing, no dead letter.
  *
+ * Scenario 3: the MU dies right after the SU accepted the user's message,
+ * before it queued the crank, and nobody posts it again: the restarted MU
+ * still pushes its whole outbox, once.
+ *
  * Scenario 1: an Ed25519 MU wallet, 40 x 50 = 2,000 pushes (+40), 20
  * kills (8 under ASan). Scenario 2: an RSA (Arweave) wallet, whose
  * signatures are randomised, so a push signed twice would reach the SU
@@ -39,10 +43,16 @@
 #define CRASH_ASAN 0
 #endif
 
+/* How a child runs: re-posting the user's item as a client would; dying
+ * the moment the SU has accepted the user's item (before the MU could
+ * queue its crank); or only resuming what the queue holds. */
+enum child_mode { CHILD_POST, CHILD_DIE_AFTER_SU, CHILD_RESUME };
+
 typedef struct crash_env {
     char dir[128];
     char P[44], Q[44], MOD[44], SCH[44];
     int f1, f2;
+    enum child_mode mode;
 } crash_env;
 
 /* ---- the fake units, in the child ---- */
@@ -88,6 +98,8 @@ static int csu_post(void *ctx, const uint8_t *raw, size_t len, ao_buf *out, ao_e
     if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 0 && level > 0)
         sqlite3_exec(s->db, "UPDATE stats SET reposts=reposts+1", NULL, NULL, NULL);
     pthread_mutex_unlock(&s->lock);
+    if (level == 0 && s->env->mode == CHILD_DIE_AFTER_SU)
+        _exit(0);   /* as if killed right after the SU's answer */
     if (rc != SQLITE_DONE)
         return ao_err_set(err, AO_EIO, "fake SU storage failed");
     ao_buf_printf(out, "{\"timestamp\":1,\"id\":\"%s\"}", id);
@@ -195,6 +207,7 @@ static int child_main(const crash_env *env, bool final)
     o.backoff_ms = 5;
     o.backoff_max_ms = 50;
     o.no_fsync = true;
+    o.intake_hold_ms = 200;
     mu *m;
     ao_error e = {0};
     if (mu_open(&o, &m, &e)) {
@@ -203,7 +216,7 @@ static int child_main(const crash_env *env, bool final)
     }
     /* Re-posting the user's item each round is what a client would do;
      * the SU answers the first slot and the crank is queued once. */
-    if (mu_post(m, root.data, root.len, NULL, NULL, &e)) {
+    if (env->mode != CHILD_RESUME && mu_post(m, root.data, root.len, NULL, NULL, &e)) {
         fprintf(stderr, "child: mu_post: %s\n", e.msg);
         return 15;
     }
@@ -402,6 +415,31 @@ static void crash_ed25519_fanout_2000(void **state)
     assert_true(landed * 2 >= kills);
 }
 
+/* The MU dies after the SU accepted the user's message but before the
+ * crank was queued; nobody posts the message again, yet after the restart
+ * its whole outbox is pushed, exactly once (the intake job). */
+static void crash_between_su_answer_and_crank(void **state)
+{
+    (void)state;
+    crypto_wallet *w;
+    assert_int_equal(crypto_wallet_generate(CRYPTO_KEY_ED25519, &w, NULL), AO_OK);
+    crash_env env;
+    setup_env(&env, w, 5, 4);
+    crypto_wallet_free(w);
+    env.mode = CHILD_DIE_AFTER_SU;
+    pid_t pid = spawn_child(&env, false);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(accepted_count(&env), 1);   /* only the user's message */
+    env.mode = CHILD_RESUME;
+    pid = spawn_child(&env, true);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    check_exactly_once(&env, 1, 1);
+}
+
 static void crash_rsa_pushes_signed_once(void **state)
 {
     (void)state;
@@ -427,6 +465,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(crash_ed25519_fanout_2000),
         cmocka_unit_test(crash_rsa_pushes_signed_once),
+        cmocka_unit_test(crash_between_su_answer_and_crank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

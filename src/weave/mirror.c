@@ -49,6 +49,29 @@ int weave_mirror_backlog(weave *w, ao_error *err)
     return AO_OK;
 }
 
+/* A read connection with sql prepared on it; give both back with
+ * reader_done. */
+static int reader_prepare(weave *w, const char *sql, const char *what, weave_rconn **c,
+                          sqlite3_stmt **st, ao_error *err)
+{
+    *st = NULL;
+    int r = weave_rconn_get(w, c, err);
+    if (r)
+        return r;
+    if (sqlite3_prepare_v2((*c)->db, sql, -1, st, NULL) != SQLITE_OK) {
+        r = weave_sql_err((*c)->db, err, what);
+        weave_rconn_put(w, *c);
+        return r;
+    }
+    return AO_OK;
+}
+
+static void reader_done(weave *w, weave_rconn *c, sqlite3_stmt *st)
+{
+    sqlite3_finalize(st);
+    weave_rconn_put(w, c);
+}
+
 void weave_mirror_batch_free(weave_mirror_batch *b)
 {
     if (!b)
@@ -68,17 +91,12 @@ int weave_mirror_take(weave *w, size_t max_items, size_t max_bytes, weave_mirror
     if (max_items == 0)
         max_items = 1;
     weave_rconn *c;
-    int r = weave_rconn_get(w, &c, err);
+    sqlite3_stmt *st;
+    int r = reader_prepare(w, "SELECT m.seq, i.id, i.raw_size FROM mirror m JOIN items i"
+                              " ON i.seq = m.seq WHERE m.tx IS NULL ORDER BY m.seq LIMIT ?1",
+                           "mirror take", &c, &st, err);
     if (r)
         return r;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT m.seq, i.id, i.raw_size FROM mirror m JOIN items i"
-                                  " ON i.seq = m.seq WHERE m.tx IS NULL ORDER BY m.seq LIMIT ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        r = weave_sql_err(c->db, err, "mirror take");
-        weave_rconn_put(w, c);
-        return r;
-    }
     sqlite3_bind_int64(st, 1, (int64_t)max_items);
     size_t cap = 0;
     char (*ids)[WEAVE_ID_MAX] = NULL;
@@ -107,8 +125,7 @@ int weave_mirror_take(weave *w, size_t max_items, size_t max_bytes, weave_mirror
     }
     if (!r && s != SQLITE_ROW && s != SQLITE_DONE)
         r = weave_sql_err(c->db, err, "mirror take");
-    sqlite3_finalize(st);
-    weave_rconn_put(w, c);
+    reader_done(w, c, st);
     size_t *offs = NULL;
     if (!r && out->n) {
         out->raws = calloc(out->n, sizeof *out->raws);
@@ -224,17 +241,12 @@ int weave_mirror_unconfirmed(weave *w, size_t max, weave_mirror_tx **out, size_t
     *out = NULL;
     *n = 0;
     weave_rconn *c;
-    int r = weave_rconn_get(w, &c, err);
+    sqlite3_stmt *st;
+    int r = reader_prepare(w, "SELECT tx, MIN(posted_at), COUNT(*) FROM mirror WHERE tx IS"
+                              " NOT NULL GROUP BY tx ORDER BY MIN(posted_at), tx LIMIT ?1",
+                           "mirror unconfirmed", &c, &st, err);
     if (r)
         return r;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT tx, MIN(posted_at), COUNT(*) FROM mirror WHERE tx IS"
-                                  " NOT NULL GROUP BY tx ORDER BY MIN(posted_at), tx LIMIT ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        r = weave_sql_err(c->db, err, "mirror unconfirmed");
-        weave_rconn_put(w, c);
-        return r;
-    }
     sqlite3_bind_int64(st, 1, (int64_t)(max ? max : 1));
     weave_mirror_tx *v = calloc(max ? max : 1, sizeof *v);
     int s = SQLITE_DONE;
@@ -248,8 +260,7 @@ int weave_mirror_unconfirmed(weave *w, size_t max, weave_mirror_tx **out, size_t
     }
     if (!r && s != SQLITE_DONE)
         r = weave_sql_err(c->db, err, "mirror unconfirmed");
-    sqlite3_finalize(st);
-    weave_rconn_put(w, c);
+    reader_done(w, c, st);
     if (r) {
         free(v);
         *n = 0;
@@ -263,10 +274,7 @@ int weave_mirror_get_stats(weave *w, weave_mirror_stats *out, ao_error *err)
 {
     memset(out, 0, sizeof *out);
     weave_rconn *c;
-    int r = weave_rconn_get(w, &c, err);
-    if (r)
-        return r;
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     const char *sql =
         "SELECT (SELECT COUNT(*) FROM mirror WHERE tx IS NULL),"
         " (SELECT COUNT(*) FROM mirror WHERE tx IS NOT NULL),"
@@ -274,8 +282,10 @@ int weave_mirror_get_stats(weave *w, weave_mirror_stats *out, ao_error *err)
         " (SELECT CAST(value AS INTEGER) FROM meta WHERE key='mirror_confirmed'),"
         " (SELECT i.stored_at FROM mirror m JOIN items i ON i.seq = m.seq WHERE m.tx IS NULL"
         "  ORDER BY m.seq LIMIT 1)";
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW) {
+    int r = reader_prepare(w, sql, "mirror stats", &c, &st, err);
+    if (r)
+        return r;
+    if (sqlite3_step(st) != SQLITE_ROW) {
         r = weave_sql_err(c->db, err, "mirror stats");
     } else {
         out->pending = (uint64_t)sqlite3_column_int64(st, 0);
@@ -284,7 +294,6 @@ int weave_mirror_get_stats(weave *w, weave_mirror_stats *out, ao_error *err)
         out->confirmed = (uint64_t)sqlite3_column_int64(st, 3);
         out->oldest_pending_ms = sqlite3_column_int64(st, 4);
     }
-    sqlite3_finalize(st);
-    weave_rconn_put(w, c);
+    reader_done(w, c, st);
     return r;
 }

@@ -346,8 +346,9 @@ static int wh_query_tx(void *ctx, const weave_tx_filter *f, weave_tx_page *out, 
     return AO_OK;
 }
 
-static int wh_get_meta(void *ctx, const char *id, unsigned fields, weave_item_meta *out,
-                       ao_error *err)
+/* Metadata of one item as the gateway's GraphQL has it. */
+static int gql_get_meta(void *ctx, const char *id, unsigned fields, weave_item_meta *out,
+                        ao_error *err)
 {
     weave_tx_filter f;
     weave_tx_filter_init(&f);
@@ -711,7 +712,14 @@ static int find_bundle(wh *h, const char *id, char bid[WEAVE_ID_MAX], ao_error *
 static int wh_get_arweave(wh *h, const char *id, ao_buf *out, ao_error *err)
 {
     weave_item_meta m;
-    int rc = wh_get_meta(h, id, WEAVE_META_KEYS, &m, err);
+    int rc = gql_get_meta(h, id, WEAVE_META_KEYS, &m, err);
+    if (rc == AO_ENOTFOUND) {   /* not indexed (yet): look inside the bundles */
+        char bid[WEAVE_ID_MAX];
+        pthread_mutex_lock(&h->mu);
+        rc = find_bundle(h, id, bid, err);
+        pthread_mutex_unlock(&h->mu);
+        return rc ? rc : item_from_bundle(h, id, bid, out, err);
+    }
     if (rc)
         return rc;
     char bid[WEAVE_ID_MAX];
@@ -732,6 +740,81 @@ static int wh_get_arweave(wh *h, const char *id, ao_buf *out, ao_error *err)
     weave_meta_free(&m);
     if (bid[0] && !rc)
         rc = item_from_bundle(h, id, bid, out, err);
+    return rc;
+}
+
+static char *b64_dup(const uint8_t *p, size_t n)
+{
+    return ao_b64url_encode(p, n);
+}
+
+/* Metadata read off a raw item found in bundle bid (no block: height -1). */
+static int meta_from_item(const uint8_t *raw, size_t len, const char *bid, unsigned fields,
+                          weave_item_meta *m, ao_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->height = -1;
+    item *it = malloc(sizeof *it);
+    int rc = it ? item_decode(raw, len, it, err) : ao_err_set(err, AO_ENOMEM, "out of memory");
+    if (rc) {
+        free(it);
+        return rc;
+    }
+    item_id_b64(it, m->id);
+    m->sig_type = it->sig_type;
+    item_owner_address(it, m->owner_address);
+    if (it->target)
+        ao_b64url_encode_to(it->target, 32, m->target);
+    if (it->anchor)
+        ao_b64url_encode_to(it->anchor, 32, m->anchor);
+    snprintf(m->bundled_in, sizeof m->bundled_in, "%s", bid);
+    m->data_offset = (uint64_t)(it->data - raw);
+    m->data_size = it->data_len;
+    m->raw_size = len;
+    if ((fields & WEAVE_META_KEYS) && (!(m->owner_key = b64_dup(it->owner, it->owner_len)) ||
+                                       !(m->signature = b64_dup(it->sig, it->sig_len))))
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    if (!rc && it->ntags && !(m->tags = calloc(it->ntags, sizeof *m->tags)))
+        rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    for (size_t i = 0; i < it->ntags && !rc; i++) {
+        weave_tag *t = &m->tags[m->ntags];
+        t->name = strndup((const char *)it->tags[i].name, it->tags[i].name_len);
+        t->value = strndup((const char *)it->tags[i].value, it->tags[i].value_len);
+        t->name_len = it->tags[i].name_len;
+        t->value_len = it->tags[i].value_len;
+        m->ntags++;
+        if (!t->name || !t->value)
+            rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+        else if (!m->content_type && !strcmp(t->name, "Content-Type") &&
+                 !(m->content_type = strdup(t->value)))
+            rc = ao_err_set(err, AO_ENOMEM, "out of memory");
+    }
+    free(it);
+    if (rc)
+        weave_meta_free(m);
+    return rc;
+}
+
+/* Metadata: from GraphQL, else (an item the gateway has not indexed: arlocal
+ * leaves some bundles' items out) read off the item in its bundle. */
+static int wh_get_meta(void *ctx, const char *id, unsigned fields, weave_item_meta *out,
+                       ao_error *err)
+{
+    wh *h = ctx;
+    int rc = gql_get_meta(h, id, fields, out, err);
+    if (rc != AO_ENOTFOUND)
+        return rc;
+    char bid[WEAVE_ID_MAX];
+    pthread_mutex_lock(&h->mu);
+    rc = find_bundle(h, id, bid, err);
+    pthread_mutex_unlock(&h->mu);
+    ao_buf raw;
+    ao_buf_init(&raw);
+    if (!rc)
+        rc = item_from_bundle(h, id, bid, &raw, err);
+    if (!rc)
+        rc = meta_from_item(raw.data, raw.len, bid, fields, out, err);
+    ao_buf_free(&raw);
     return rc;
 }
 

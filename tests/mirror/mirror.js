@@ -93,6 +93,12 @@ async function startNode() {
     node = await start('node', AO, ['up', '--data', nodeDir, '--any-ports', '--upstream', arlocal,
                                     '--mirror-poll', '200', '--block-interval', '500'], /^ready/);
     info = JSON.parse(fs.readFileSync(path.join(nodeDir, 'node.json'), 'utf8'));
+    // arlocal indexes a bundle's items at once only when their signers have
+    // a wallet there (else at /mine, and not always: the reader copes with
+    // both, by scanning bundles); a wallet of 0 is enough
+    const user = spawnSync(AO, ['wallet', 'address', wallet], { encoding: 'utf8' }).stdout.trim();
+    for (const a of [info.suAddress, info.muAddress, info.cuAddress, user])
+        await http('GET', `${arlocal}/mint/${a}/0`);
 }
 
 async function mirrorStatus() {

@@ -10,6 +10,7 @@
 #include "node/node_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /* CPU time the calling thread spends inside a neighbour unit, counted by
@@ -42,18 +43,26 @@ static int cs_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
     TIMED("ao_node_cu_in_su_cpu_us", su_process_json(ctx, pid, out, err));
 }
 
+/* The query of a schedule page (GET /{pid}?process-id=&from=&to=&limit=). */
+static void schedule_query(su_query *q, char lim[24], const char *pid, const char *from,
+                           const char *to, size_t limit)
+{
+    memset(q, 0, sizeof *q);
+    q->process_id = pid;
+    q->from = from;
+    q->to = to;
+    if (limit) {
+        snprintf(lim, 24, "%zu", limit);
+        q->limit = lim;
+    }
+}
+
 static int cs_schedule(void *ctx, const char *pid, const char *from, const char *to, size_t limit,
                        ao_buf *out, ao_error *err)
 {
     char lim[24];
-    su_query q = { 0 };
-    q.process_id = pid;
-    q.from = from;
-    q.to = to;
-    if (limit) {
-        snprintf(lim, sizeof lim, "%zu", limit);
-        q.limit = lim;
-    }
+    su_query q;
+    schedule_query(&q, lim, pid, from, to, limit);
     TIMED("ao_node_cu_in_su_cpu_us", su_get_json(ctx, pid, &q, out, err));
 }
 
@@ -95,14 +104,8 @@ static int cl_schedule(void *ctx, const char *pid, const char *from, const char 
                        ao_buf *out, ao_error *err)
 {
     char lim[24];
-    su_query q = { 0 };
-    q.process_id = pid;
-    q.from = from;
-    q.to = to;
-    if (limit) {
-        snprintf(lim, sizeof lim, "%zu", limit);
-        q.limit = lim;
-    }
+    su_query q;
+    schedule_query(&q, lim, pid, from, to, limit);
     TIMED("ao_node_cu_in_su_cpu_us", su_log_get_json(ctx, pid, &q, out, err));
 }
 

@@ -16,119 +16,25 @@
 //      it up again);
 //   5. bad flags and a bad config file exit 2 with a clear message; the
 //      units answer /health and /metrics and stop on SIGTERM with code 0.
-// Usage: node multi.js AO_BINARY REPO WORKDIR. Prints "N passed, N failed".
+// The unit helpers (start, restart, sign, post, results, schedules) are in
+// units.js. Usage: node multi.js AO_BINARY REPO WORKDIR. Prints
+// "N passed, N failed".
 'use strict';
-const { spawn, execFileSync, spawnSync } = require('child_process');
+const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
 
 const [AO, REPO, WORK] = process.argv.slice(2);
+const U = require('./units.js')(AO, WORK);
+const { procs, sleep, start, waitExit, http, sign, result, output, scheduleIds, restart } = U;
 let passed = 0, failed = 0;
 function ok(name) { passed++; console.log('ok   ' + name); }
 function bad(name, why) { failed++; console.log('FAIL ' + name + (why ? ' (' + why + ')' : '')); }
 function check(name, cond, why) { if (cond) ok(name); else bad(name, why); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const procs = {};   // name -> {child, out, url, address, args}
-
-async function start(name, args, readyLine) {
-    const outPath = path.join(WORK, name + '.out');
-    const errFd = fs.openSync(path.join(WORK, name + '.err'), 'a');
-    const outFd = fs.openSync(outPath, 'w');
-    const child = spawn(AO, args, { stdio: ['ignore', outFd, errFd] });
-    fs.closeSync(outFd);
-    fs.closeSync(errFd);
-    let exited = null;
-    child.on('exit', (code, sig) => { exited = { code, sig }; });
-    const p = { child, args, get exited() { return exited; } };
-    procs[name] = p;
-    for (let i = 0; i < 1200; i++) {
-        const text = fs.readFileSync(outPath, 'utf8');
-        if (text.split('\n').some((l) => l.startsWith(readyLine))) {
-            const m = /listening on (\S+)/.exec(text);
-            const a = /^address (\S+)/m.exec(text);
-            p.url = m && m[1];
-            p.address = a && a[1];
-            return p;
-        }
-        if (exited) break;
-        await sleep(100);
-    }
-    throw new Error(name + ' did not start: ' +
-                    fs.readFileSync(path.join(WORK, name + '.err'), 'utf8').slice(-800));
-}
-
-function waitExit(p, ms) {
-    return new Promise((resolve) => {
-        if (p.exited) return resolve(p.exited);
-        const t = setTimeout(() => resolve(null), ms);
-        p.child.on('exit', (code, sig) => { clearTimeout(t); resolve({ code, sig }); });
-    });
-}
-
-async function http(method, url, body, type) {
-    const opt = { method, headers: {} };
-    if (body !== undefined) { opt.body = body; opt.headers['content-type'] = type || 'application/octet-stream'; }
-    const ctl = new AbortController();
-    const t = setTimeout(() => ctl.abort(), 120000);
-    opt.signal = ctl.signal;
-    try {
-        const r = await fetch(url, opt);
-        const text = await r.text();
-        return { status: r.status, text };
-    } catch (e) {
-        return { status: -1, text: String(e) };
-    } finally {
-        clearTimeout(t);
-    }
-}
-
-let seq = 0;
-// Sign an item with the user wallet through `ao item sign`; returns {raw, id}.
-function sign(tags, data, target) {
-    const out = path.join(WORK, 'item-' + (seq++) + '.bin');
-    const args = ['item', 'sign', '--wallet', path.join(WORK, 'user.json'), '--out', out];
-    for (const t of tags) args.push('--tag', t);
-    if (target) args.push('--target', target);
-    args.push('--anchor', crypto.randomBytes(16).toString('hex'));
-    if (data !== undefined) args.push('--data', data);
-    const r = spawnSync(AO, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error('ao item sign: ' + r.stderr);
-    return { raw: fs.readFileSync(out), id: r.stderr.trim().split('\n').pop().trim() };
-}
-
-async function toMu(item) {
-    for (let i = 0; i < 50; i++) {
-        const r = await http('POST', procs.mu.url + '/', item.raw);
-        if (r.status === 202) return JSON.parse(r.text);
-        await sleep(200);
-    }
-    throw new Error('MU refused ' + item.id);
-}
-
-async function result(cu, msg, pid) {
-    for (let i = 0; i < 600; i++) {
-        const r = await http('GET', `${cu}/result/${msg}?process-id=${pid}`);
-        if (r.status === 200) return r.text;
-        await sleep(200);
-    }
-    throw new Error(`no result for ${msg} on ${cu}`);
-}
-
-function output(text) {
-    const j = JSON.parse(text);
-    if (j.Error) throw new Error('Error: ' + JSON.stringify(j.Error));
-    const o = j.Output;
-    return typeof o === 'object' && o ? String(o.data) : String(o);
-}
-
-async function evalOn(pid, code, cu) {
-    const m = sign(['Data-Protocol=ao', 'Variant=ao.TN.1', 'Type=Message', 'Action=Eval', 'SDK=ao-test'],
-                   code, pid);
-    await toMu(m);
-    return output(await result(cu || procs.cu1.url, m.id, pid));
-}
+const toMu = (item) => U.toMu(procs.mu.url, item);
+const evalOn = (pid, code, cu) => U.evalOn(procs.mu.url, cu || procs.cu1.url, pid, code);
 
 async function waitValue(pid, expr, want, cu, seconds) {
     let last;
@@ -139,20 +45,6 @@ async function waitValue(pid, expr, want, cu, seconds) {
     }
     console.log(`  ${expr} on ${pid} stayed ${last}, wanted ${want}`);
     return false;
-}
-
-// Every message id of pid's schedule at its SU, in slot order.
-async function scheduleIds(su, pid) {
-    const ids = [];
-    let from = null;
-    for (;;) {
-        const r = await http('GET', `${su}/${pid}?limit=500` + (from ? '&from=' + from : ''));
-        if (r.status !== 200) throw new Error(`schedule of ${pid}: ${r.status} ${r.text}`);
-        const j = JSON.parse(r.text);
-        for (const e of j.edges) ids.push(e.node.message ? e.node.message.id : null);
-        if (!j.page_info.has_next_page || !j.edges.length) return ids;
-        from = j.edges[j.edges.length - 1].cursor;
-    }
 }
 
 // Result of every scheduled message of pid, from both CUs: equal bytes?
@@ -171,13 +63,6 @@ async function compareCus(su, pid, label) {
           diff.length === 0 && same === ids.length && same > 0,
           `${same} same, differing: ${diff.join(',')}`);
     return ids.length;
-}
-
-async function restart(name) {
-    const p = procs[name];
-    const port = p.url.replace(/.*:/, '');
-    const args = p.args.map((a, i) => (p.args[i - 1] === '--port' ? port : a));
-    await start(name, args, 'ready');
 }
 
 async function main() {

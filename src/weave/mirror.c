@@ -150,38 +150,21 @@ int weave_mirror_take(weave *w, size_t max_items, size_t max_bytes, weave_mirror
     return r;
 }
 
-/* Run pre_sql (may be NULL) then sql, each with ?1 = text, in one
- * transaction on the mirror connection. */
-static int mirror_exec(weave *w, const char *pre_sql, const char *sql, const char *text,
-                       ao_error *err)
+/* A write transaction on the mirror connection: mtx_begin takes w->mmu and
+ * begins (*db set even on failure, for mtx_end); mtx_end commits when r is
+ * AO_OK, else rolls back, and releases the lock. */
+static int mtx_begin(weave *w, sqlite3 **db, ao_error *err)
 {
     pthread_mutex_lock(&w->mmu);
-    sqlite3 *db = NULL;
-    int r = mdb_get(w, &db, err);
-    sqlite3_stmt *st = NULL;
-    if (!r && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        r = weave_sql_err(db, err, "mirror begin");
-    if (!r && pre_sql) {
-        if (sqlite3_prepare_v2(db, pre_sql, -1, &st, NULL) != SQLITE_OK)
-            r = weave_sql_err(db, err, "mirror");
-        if (!r) {
-            sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                r = weave_sql_err(db, err, "mirror");
-        }
-        sqlite3_finalize(st);
-        st = NULL;
-    }
-    if (!r) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-            r = weave_sql_err(db, err, "mirror");
-        if (!r) {
-            sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                r = weave_sql_err(db, err, "mirror");
-        }
-        sqlite3_finalize(st);
-    }
+    *db = NULL;
+    int r = mdb_get(w, db, err);
+    if (!r && sqlite3_exec(*db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        r = weave_sql_err(*db, err, "mirror begin");
+    return r;
+}
+
+static int mtx_end(weave *w, sqlite3 *db, int r, ao_error *err)
+{
     if (!r && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         r = weave_sql_err(db, err, "mirror commit");
     if (r && db)
@@ -190,17 +173,30 @@ static int mirror_exec(weave *w, const char *pre_sql, const char *sql, const cha
     return r;
 }
 
+/* One statement with ?1 = text. */
+static int exec_text(sqlite3 *db, const char *sql, const char *text, ao_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int r = AO_OK;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        r = weave_sql_err(db, err, "mirror");
+    } else {
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = weave_sql_err(db, err, "mirror");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
 int weave_mirror_posted(weave *w, const weave_mirror_batch *b, const char *tx, int64_t now_ms,
                         ao_error *err)
 {
     if (!tx || strlen(tx) >= WEAVE_ID_MAX)
         return ao_err_set(err, AO_EINVAL, "weave: bad transaction id");
-    pthread_mutex_lock(&w->mmu);
-    sqlite3 *db = NULL;
-    int r = mdb_get(w, &db, err);
+    sqlite3 *db;
+    int r = mtx_begin(w, &db, err);
     sqlite3_stmt *st = NULL;
-    if (!r && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        r = weave_sql_err(db, err, "mirror begin");
     if (!r && sqlite3_prepare_v2(db, "UPDATE mirror SET tx=?1, posted_at=?2 WHERE seq=?3"
                                      " AND tx IS NULL", -1, &st, NULL) != SQLITE_OK)
         r = weave_sql_err(db, err, "mirror posted");
@@ -213,26 +209,24 @@ int weave_mirror_posted(weave *w, const weave_mirror_batch *b, const char *tx, i
             r = weave_sql_err(db, err, "mirror posted");
     }
     sqlite3_finalize(st);
-    if (!r && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        r = weave_sql_err(db, err, "mirror commit");
-    if (r && db)
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(&w->mmu);
-    return r;
+    return mtx_end(w, db, r, err);
 }
 
 int weave_mirror_settle(weave *w, const char *tx, bool confirmed, ao_error *err)
 {
     if (!tx || strlen(tx) >= WEAVE_ID_MAX)
         return ao_err_set(err, AO_EINVAL, "weave: bad transaction id");
-    if (!confirmed)
-        return mirror_exec(w, NULL, "UPDATE mirror SET tx=NULL, posted_at=NULL WHERE tx=?1",
-                           tx, err);
-    return mirror_exec(w,
-                       "INSERT INTO meta(key, value) VALUES('mirror_confirmed',"
-                       " (SELECT COUNT(*) FROM mirror WHERE tx=?1)) ON CONFLICT(key) DO UPDATE"
-                       " SET value = CAST(value AS INTEGER) + excluded.value",
-                       "DELETE FROM mirror WHERE tx=?1", tx, err);
+    sqlite3 *db;
+    int r = mtx_begin(w, &db, err);
+    if (!r && !confirmed)
+        r = exec_text(db, "UPDATE mirror SET tx=NULL, posted_at=NULL WHERE tx=?1", tx, err);
+    if (!r && confirmed)
+        r = exec_text(db, "INSERT INTO meta(key, value) VALUES('mirror_confirmed',"
+                          " (SELECT COUNT(*) FROM mirror WHERE tx=?1)) ON CONFLICT(key) DO UPDATE"
+                          " SET value = CAST(value AS INTEGER) + excluded.value", tx, err);
+    if (!r && confirmed)
+        r = exec_text(db, "DELETE FROM mirror WHERE tx=?1", tx, err);
+    return mtx_end(w, db, r, err);
 }
 
 int weave_mirror_unconfirmed(weave *w, size_t max, weave_mirror_tx **out, size_t *n,

@@ -150,7 +150,7 @@ static int setup(void **state)
     ao_error err;
     for (int i = 0; i < 3; i++) {
         ao_buf_init(&G_raw[i]);
-        char data[16];
+        char data[32];
         snprintf(data, sizeof data, "item %d", i);
         item_tag tags[2] = { { (const uint8_t *)"Type", 4, (const uint8_t *)"Message", 7 },
                              { (const uint8_t *)"N", 1, (const uint8_t *)data + 5, 1 } };

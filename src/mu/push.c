@@ -164,10 +164,15 @@ static const char *json_value_text(tagv *v, const cJSON *val)
     else if (cJSON_IsNumber(val)) {
         char tmp[64];
         double d = val->valuedouble;
-        if (d == (double)(long long)d && d < 1e18 && d > -1e18)
+        /* in range before the cast: a double beyond long long is UB to cast */
+        if (d < 1e18 && d > -1e18 && d == (double)(long long)d)
             snprintf(tmp, sizeof tmp, "%lld", (long long)d);
-        else
-            snprintf(tmp, sizeof tmp, "%.17g", d);
+        else   /* the shortest form that reads back the same, as JS prints */
+            for (int prec = 1; prec <= 17; prec++) {
+                snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+                if (strtod(tmp, NULL) == d)
+                    break;
+            }
         s = strdup(tmp);
     }
     if (!s || v->nown >= sizeof v->own / sizeof v->own[0]) {

@@ -350,6 +350,41 @@ static void pushed_message_tags_rebuilt(void **state)
     fx_free(f);
 }
 
+/* Regression (fuzz_mu_outbox): a number tag value beyond long long was
+ * cast before its range was checked (undefined behaviour). Numbers that
+ * are not integers print in their shortest exact form, as JS does. */
+static void huge_number_tag_values_printed(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    fx_open(f);
+    char id[44];
+    ao_buf r, raw;
+    ao_buf_init(&r);
+    ao_buf_init(&raw);
+    user_item(f, f->P, &raw, id, "Data-Protocol", "ao", "Type", "Message", NULL);
+    ao_buf_printf(&r,
+                  "{\"Messages\":[{\"Target\":\"%s\",\"Tags\":[{\"name\":\"Big\",\"value\":1e28},"
+                  "{\"name\":\"Neg\",\"value\":-1e300},{\"name\":\"Int\",\"value\":-7},"
+                  "{\"name\":\"Frac\",\"value\":0.5}],\"Data\":\"\"}],\"Spawns\":[],"
+                  "\"Assignments\":[],\"Output\":\"\"}",
+                  f->Q);
+    ao_buf_append_byte(&r, 0);
+    fake_cu_script(&f->cu, id, (const char *)r.data);
+    assert_int_equal(mu_post(f->m, raw.data, raw.len, NULL, NULL, NULL), AO_OK);
+    wait_idle(f);
+    assert_int_equal(f->su.nposted, 2);
+    item it;
+    check_mu_signed(f, &f->su.posted[1], &it);
+    char *tags = tag_string(&it);
+    if (!strstr(tags, "Big=1e+28;Neg=-1e+300;Int=-7;Frac=0.5;"))
+        fail_msg("tags: %s", tags);
+    free(tags);
+    ao_buf_free(&r);
+    ao_buf_free(&raw);
+    fx_free(f);
+}
+
 static void entries_without_target_dropped(void **state)
 {
     (void)state;
@@ -1109,6 +1144,7 @@ int main(void)
         cmocka_unit_test(post_to_wallet_is_stored),
         cmocka_unit_test(pushed_message_tags_rebuilt),
         cmocka_unit_test(entries_without_target_dropped),
+        cmocka_unit_test(huge_number_tag_values_printed),
         cmocka_unit_test(spawn_pushed_with_notice),
         cmocka_unit_test(spawn_keeps_its_scheduler),
         cmocka_unit_test(message_to_new_child_is_scheduled),

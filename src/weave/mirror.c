@@ -33,11 +33,15 @@ void weave_mirror_close(weave *w)
 
 int weave_mirror_backlog(weave *w, ao_error *err)
 {
-    /* runs at open, on the writer connection, before the writer starts */
+    /* runs at open, on the writer connection, before the writer starts:
+     * the first time, every top-level item; after an open without the
+     * mirror, the items stored since (mirror_off_from) */
     const char *sql =
         "BEGIN;"
         "INSERT OR IGNORE INTO mirror(seq) SELECT seq FROM items WHERE bundled_in IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM meta WHERE key='mirror_since');"
+        " AND (NOT EXISTS (SELECT 1 FROM meta WHERE key='mirror_since')"
+        "  OR seq > (SELECT CAST(value AS INTEGER) FROM meta WHERE key='mirror_off_from'));"
+        "DELETE FROM meta WHERE key='mirror_off_from';"
         "INSERT OR IGNORE INTO meta(key, value) VALUES('mirror_since',"
         " (SELECT COALESCE(MAX(seq), 0) FROM items));"
         "COMMIT;";
@@ -46,6 +50,19 @@ int weave_mirror_backlog(weave *w, ao_error *err)
         sqlite3_exec(w->wdb, "ROLLBACK", NULL, NULL, NULL);
         return r;
     }
+    return AO_OK;
+}
+
+int weave_mirror_note_off(weave *w, ao_error *err)
+{
+    /* opened without the mirror after it was on: remember from where, so
+     * that turning it on again queues what is stored meanwhile */
+    const char *sql =
+        "INSERT OR IGNORE INTO meta(key, value) SELECT 'mirror_off_from',"
+        " (SELECT COALESCE(MAX(seq), 0) FROM items)"
+        " WHERE EXISTS (SELECT 1 FROM meta WHERE key='mirror_since');";
+    if (sqlite3_exec(w->wdb, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return weave_sql_err(w->wdb, err, "mirror off");
     return AO_OK;
 }
 

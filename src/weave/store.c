@@ -1137,7 +1137,7 @@ int weave_open(const char *dir, const weave_options *opt, weave **out, ao_error 
         goto fail;
     if ((r = load_state(w, err)))
         goto fail;
-    if (w->opt.mirror && (r = weave_mirror_backlog(w, err)))
+    if ((r = w->opt.mirror ? weave_mirror_backlog(w, err) : weave_mirror_note_off(w, err)))
         goto fail;
     if (!w->opt.no_fsync) {
         fsync_dir(bdir);

@@ -113,7 +113,9 @@ typedef struct weave_options {
                                     WEAVE_PUT_NOMIRROR) is queued in the
                                     commit that stores it; the first open
                                     with mirror on also queues every item
-                                    stored before (see "mirror queue") */
+                                    stored before, and an open with it on
+                                    after opens without it queues what was
+                                    stored meanwhile (see "mirror queue") */
 } weave_options;
 
 void weave_options_default(weave_options *o);

@@ -102,9 +102,11 @@ int weave_sql_err(sqlite3 *db, ao_error *err, const char *what);
 int weave_open_db(weave *w, sqlite3 **db, bool writer, ao_error *err);
 
 /* mirror.c: at open with opt.mirror, queue every top-level item stored
- * before mirroring was first turned on (once); at close, free its
- * connection. */
+ * before mirroring was first turned on, or while the weave was opened
+ * without it (weave_mirror_note_off, at an open without opt.mirror, marks
+ * where that began); at close, free its connection. */
 int weave_mirror_backlog(weave *w, ao_error *err);
+int weave_mirror_note_off(weave *w, ao_error *err);
 void weave_mirror_close(weave *w);
 int64_t weave_now_ms(void);
 

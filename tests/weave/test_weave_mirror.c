@@ -3,7 +3,8 @@
  * come out in store order within item and byte limits, posted ->
  * confirmed drops them and counts, an unconfirmed transaction requeues
  * them, the queue survives a reopen, and turning mirroring on for an
- * existing weave queues its backlog once. */
+ * existing weave queues its backlog once, and again what was stored while
+ * it was off. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -236,6 +237,23 @@ static void backlog_queued_once_when_turned_on(void **state)
     stats(w, &s);
     assert_int_equal(s.pending, 0);
     assert_int_equal(s.confirmed, 3);
+    weave_close(w);
+
+    w = open_mirror(dir, false);           /* off again: two more items */
+    put_n(w, 10, 0, id);
+    put_n(w, 11, 0, id);
+    weave_close(w);
+    w = open_mirror(dir, false);           /* still off: nothing changes */
+    put_n(w, 12, 0, id);
+    weave_close(w);
+    w = open_mirror(dir, true);            /* on: the three stored while off */
+    stats(w, &s);
+    assert_int_equal(s.pending, 3);
+    assert_int_equal(s.confirmed, 3);
+    weave_close(w);
+    w = open_mirror(dir, true);            /* and only once */
+    stats(w, &s);
+    assert_int_equal(s.pending, 3);
     weave_close(w);
     wtu_rmdir(dir);
 }

@@ -704,6 +704,15 @@ static int find_bundle(wh *h, const char *id, char bid[WEAVE_ID_MAX], ao_error *
     }
 }
 
+/* find_bundle under the client's lock. */
+static int locate_bundle(wh *h, const char *id, char bid[WEAVE_ID_MAX], ao_error *err)
+{
+    pthread_mutex_lock(&h->mu);
+    int rc = find_bundle(h, id, bid, err);
+    pthread_mutex_unlock(&h->mu);
+    return rc;
+}
+
 /* An item of a gateway without an /item route (an Arweave gateway such as
  * arlocal, holding what the mirror wrote): cut out of its bundle when
  * GraphQL names one (bundledIn); else rebuilt from its GraphQL fields and
@@ -715,9 +724,7 @@ static int wh_get_arweave(wh *h, const char *id, ao_buf *out, ao_error *err)
     int rc = gql_get_meta(h, id, WEAVE_META_KEYS, &m, err);
     if (rc == AO_ENOTFOUND) {   /* not indexed (yet): look inside the bundles */
         char bid[WEAVE_ID_MAX];
-        pthread_mutex_lock(&h->mu);
-        rc = find_bundle(h, id, bid, err);
-        pthread_mutex_unlock(&h->mu);
+        rc = locate_bundle(h, id, bid, err);
         return rc ? rc : item_from_bundle(h, id, bid, out, err);
     }
     if (rc)
@@ -728,9 +735,7 @@ static int wh_get_arweave(wh *h, const char *id, ao_buf *out, ao_error *err)
         ao_error e2;
         rc = rebuild_item(h, id, &m, out, &e2);
         if (rc && rc != AO_ENOMEM) {
-            pthread_mutex_lock(&h->mu);
-            rc = find_bundle(h, id, bid, err);
-            pthread_mutex_unlock(&h->mu);
+            rc = locate_bundle(h, id, bid, err);
             if (rc == AO_ENOTFOUND)
                 ao_err_wrap(err, "rebuilt from GraphQL: %s", e2.msg);
         } else if (rc) {
@@ -741,11 +746,6 @@ static int wh_get_arweave(wh *h, const char *id, ao_buf *out, ao_error *err)
     if (bid[0] && !rc)
         rc = item_from_bundle(h, id, bid, out, err);
     return rc;
-}
-
-static char *b64_dup(const uint8_t *p, size_t n)
-{
-    return ao_b64url_encode(p, n);
 }
 
 /* Metadata read off a raw item found in bundle bid (no block: height -1). */
@@ -771,8 +771,9 @@ static int meta_from_item(const uint8_t *raw, size_t len, const char *bid, unsig
     m->data_offset = (uint64_t)(it->data - raw);
     m->data_size = it->data_len;
     m->raw_size = len;
-    if ((fields & WEAVE_META_KEYS) && (!(m->owner_key = b64_dup(it->owner, it->owner_len)) ||
-                                       !(m->signature = b64_dup(it->sig, it->sig_len))))
+    if ((fields & WEAVE_META_KEYS) &&
+        (!(m->owner_key = ao_b64url_encode(it->owner, it->owner_len)) ||
+         !(m->signature = ao_b64url_encode(it->sig, it->sig_len))))
         rc = ao_err_set(err, AO_ENOMEM, "out of memory");
     if (!rc && it->ntags && !(m->tags = calloc(it->ntags, sizeof *m->tags)))
         rc = ao_err_set(err, AO_ENOMEM, "out of memory");
@@ -805,9 +806,7 @@ static int wh_get_meta(void *ctx, const char *id, unsigned fields, weave_item_me
     if (rc != AO_ENOTFOUND)
         return rc;
     char bid[WEAVE_ID_MAX];
-    pthread_mutex_lock(&h->mu);
-    rc = find_bundle(h, id, bid, err);
-    pthread_mutex_unlock(&h->mu);
+    rc = locate_bundle(h, id, bid, err);
     ao_buf raw;
     ao_buf_init(&raw);
     if (!rc)

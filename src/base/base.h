@@ -122,6 +122,13 @@ int ao_metrics_render(ao_buf *out);
 int64_t ao_now_ms(void);
 int64_t ao_mono_ms(void);
 
+/* ---- SQLite statement counters (sqlstat.c) ----
+ * Virtual-machine steps run so far by the prepared statements of db whose
+ * SQL contains sql_part: a measure of the work a query does, for tests
+ * that check a query uses its index. */
+struct sqlite3;
+int64_t ao_sql_steps(struct sqlite3 *db, const char *sql_part);
+
 /* ---- little helpers ---- */
 static inline uint16_t ao_rd_u16le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t ao_rd_u32le(const uint8_t *p) {

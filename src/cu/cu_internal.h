@@ -79,6 +79,8 @@ int cu_store_put(cu_store *s, const char *pid, const cu_result_row *rows, size_t
 /* The scheduled result of (pid, nonce); AO_ENOTFOUND if not evaluated. */
 int cu_store_get_by_nonce(cu_store *s, const char *pid, int64_t nonce, ao_buf *json,
                           ao_error *err);
+/* ao_sql_steps over the store's statements (tests). */
+int64_t cu_store_steps(cu_store *s, const char *sql_part);
 /* A page for /results or /cron (cron_only). Bounds are (ts, ordinate, cron)
  * tuples; have_* false = open. from is exclusive, to inclusive; for desc
  * from is the upper and to the lower bound. */

@@ -89,7 +89,9 @@ int cu_store_open(const char *dir, bool no_fsync, cu_store **out, ao_error *err)
         sqlite3_prepare_v2(s->db,
                            "INSERT OR REPLACE INTO results(pid,ts,ordinate,cron,cron_label,msg_id,"
                            "block_height,json) VALUES(?,?,?,?,?,?,?,?)", -1, &s->ins, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "SELECT json FROM results WHERE pid=? AND ordinate=? AND cron=0",
+        /* INDEXED BY: the planner otherwise walks the primary key over
+         * every result of the process (O(results) per /result) */
+        sqlite3_prepare_v2(s->db, "SELECT json FROM results INDEXED BY results_nonce WHERE pid=? AND ordinate=? AND cron=0",
                            -1, &s->by_nonce, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "INSERT OR REPLACE INTO checkpoints VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
@@ -215,6 +217,14 @@ int cu_store_get_by_nonce(cu_store *s, const char *pid, int64_t nonce, ao_buf *j
     sqlite3_reset(s->by_nonce);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int64_t cu_store_steps(cu_store *s, const char *sql_part)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t n = ao_sql_steps(s->db, sql_part);
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 /* Standard base64 with padding (JS btoa). */

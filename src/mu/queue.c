@@ -173,7 +173,9 @@ int mu_q_open(mu *m, ao_error *err)
         { &m->st_insert,
           "INSERT OR IGNORE INTO jobs(source,kind,idx,process,state,item_id,target,initial,"
           "arg,flag,wait,raw,reason,time,next_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)" },
-        { &m->st_drop_intake, "DELETE FROM jobs WHERE source=?1 AND kind='intake' AND state=0" },
+        /* INDEXED BY: left to itself the planner took jobs_free (state=0)
+         * and visited every pending job, O(backlog) per intake */
+        { &m->st_drop_intake, "DELETE FROM jobs INDEXED BY jobs_src WHERE source=?1 AND kind='intake' AND state=0" },
         /* Ready: pending, due, and (for ordered pushes) no earlier pending
          * spawn of the same result nor earlier push to the same target.
          * First among the oldest 256 pending jobs (cheap); when

@@ -111,17 +111,25 @@ end
 
 -- Sorted keys of a table (numbers first, then strings, then the rest by
 -- type name), so that iteration in outputs does not depend on hash order.
+-- Numbers and strings are each sorted by table.sort's own comparison (no
+-- Lua comparator call per comparison: this runs on every message).
 function utils.sortedKeys(t)
-  local ks = {}
-  for k in pairs(t) do ks[#ks + 1] = k end
-  local rank = { number = 1, string = 2 }
-  table.sort(ks, function(a, b)
-    local ta, tb = type(a), type(b)
-    if ta ~= tb then return (rank[ta] or 3) < (rank[tb] or 3) or
-      ((rank[ta] or 3) == (rank[tb] or 3) and ta < tb) end
-    if ta == "number" or ta == "string" then return a < b end
-    return false
-  end)
+  local nums, strs, rest = {}, {}, nil
+  for k in pairs(t) do
+    local tk = type(k)
+    if tk == "string" then strs[#strs + 1] = k
+    elseif tk == "number" then nums[#nums + 1] = k
+    else rest = rest or {}; rest[#rest + 1] = k end
+  end
+  table.sort(strs)
+  if #nums == 0 and not rest then return strs end
+  table.sort(nums)
+  local ks = nums
+  for i = 1, #strs do ks[#ks + 1] = strs[i] end
+  if rest then
+    table.sort(rest, function(a, b) return type(a) < type(b) end)
+    for i = 1, #rest do ks[#ks + 1] = rest[i] end
+  end
   return ks
 end
 

@@ -377,7 +377,7 @@ void host_process_free(host_process *p)
 const uint8_t *host_process_memory(host_process *p, size_t *len)
 {
     *len = p->mem ? (size_t)wasm_memory_size(p->mem) : 0;
-    return p->mem ? wasm_memory_data(p->mem) : NULL;
+    return p->mem ? wasm_memory_view(p->mem) : NULL;
 }
 
 int host_process_snapshot(host_process *p, ao_buf *out, ao_error *err)
@@ -429,7 +429,7 @@ static char *read_cstr(host_process *p, uint32_t addr)
 {
     uint64_t size = wasm_memory_size(p->mem);
     if (addr >= size) return NULL;
-    const uint8_t *d = wasm_memory_data(p->mem) + addr;
+    const uint8_t *d = wasm_memory_view(p->mem) + addr;
     const uint8_t *nul = memchr(d, 0, size - addr);
     if (!nul) return NULL;
     return strndup((const char *)d, (size_t)(nul - d));

@@ -121,7 +121,7 @@ static int group_open(wasm_memory *mem, size_t pg)
             if (!undo_save(mem, q))
                 goto undo;
         } else {
-            d |= WASM_DIRTY_SNAP;   /* grown in this transaction: no pre-image */
+            d |= WASM_DIRTY_SNAP | WASM_DIRTY_CHG;   /* grown in this transaction: no pre-image */
         }
         mem->dirty[q] = (uint8_t)(d | WASM_DIRTY_TXN);
         opened |= 1u << (q - a);
@@ -140,13 +140,13 @@ undo:
  * an open transaction (its pre-image first). 0 done, -1 failed. */
 static int page_open(wasm_memory *mem, size_t pg)
 {
+    mem->faults++;
     if (mem->txn_log)
         return group_open(mem, pg);
     uint8_t d = mem->dirty[pg];
     if (mprotect(mem->data + (pg << g_shift), (size_t)1 << g_shift, PROT_READ | PROT_WRITE) != 0)
         return -1;
     mem->dirty[pg] = (uint8_t)((d | WASM_DIRTY_SNAP) & ~WASM_DIRTY_REPROT);
-    mem->all_protected = false;
     return 0;
 }
 
@@ -297,7 +297,7 @@ void wasm__track_stop(wasm_memory *mem)
                 mem->dirty[pg] |= WASM_DIRTY_TXN;
     }
     mem->tracking = false;
-    mem->all_protected = false;
+    mem->hot = false;
     mem->all_dirty = true;
     if (mem->size)
         mprotect(mem->data, (size_t)mem->size, PROT_READ | PROT_WRITE);
@@ -332,14 +332,16 @@ int wasm__track_start(wasm_memory *mem)
         goto whole;
     }
     mem->tracking = true;
+    mem->hot = false;
     mem->all_dirty = false;
-    mem->all_protected = true;
     return AO_OK;
 whole:
     mem->tracking = false;
     mem->all_dirty = true;
     return AO_ENOMEM;
 }
+
+uint64_t wasm_memory_write_faults(const wasm_memory *mem) { return mem->faults; }
 
 void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len)
 {
@@ -366,21 +368,6 @@ int wasm__track_resume(wasm_memory *mem)
     if (rc == AO_OK)
         mem->all_dirty = all;
     return rc;
-}
-
-void wasm__track_reprotect(wasm_memory *mem)
-{
-    if (!mem->tracking || mem->all_protected)
-        return;
-    size_t n = (size_t)(mem->size >> g_shift);
-    if (mem->size && mprotect(mem->data, (size_t)mem->size, PROT_READ) != 0) {
-        wasm__track_stop(mem);
-        return;
-    }
-    for (size_t p = 0; p < n; p++)
-        if (mem->dirty[p] & WASM_DIRTY_SNAP)
-            mem->dirty[p] = WASM_DIRTY_SNAP | WASM_DIRTY_REPROT;
-    mem->all_protected = true;
 }
 
 /* ---- the per-thread undo log ---- */
@@ -452,10 +439,61 @@ void wasm__undo_mark_changed(wasm_memory *mem)
         if (u->ent[i].mem != mem)
             continue;
         size_t pg = u->ent[i].pg;
-        if (pg < mem->dirty_cap && !(mem->dirty[pg] & WASM_DIRTY_SNAP) &&
-            (size_t)(pg + 1) << g_shift <= mem->size &&
+        if (pg < mem->dirty_cap && (size_t)(pg + 1) << g_shift <= mem->size &&
             memcmp(mem->data + (pg << g_shift), u->data + (i << g_shift), ps) != 0)
-            mem->dirty[pg] |= WASM_DIRTY_SNAP;
+            mem->dirty[pg] |= WASM_DIRTY_SNAP | WASM_DIRTY_CHG;
+    }
+}
+
+/* At a transaction's begin: the pages that are writable already (left
+ * open by the last transaction's end, or by writes outside one) will not
+ * fault, so their pre-images are saved now. 0, or -1 if the log is full. */
+int wasm__undo_open_writable(wasm_memory *mem)
+{
+    size_t n = mem->txn_npages < mem->dirty_cap ? mem->txn_npages : mem->dirty_cap;
+    size_t p = 0;
+    mem->hot = false;
+    while (p < n) {
+        while (p + 8 <= n && ao_rd_u64le(mem->dirty + p) == 0)
+            p += 8;
+        if (p >= n)
+            break;
+        uint8_t d = mem->dirty[p];
+        bool open = (d & WASM_DIRTY_HOT) || ((d & WASM_DIRTY_SNAP) && !(d & WASM_DIRTY_REPROT));
+        if (open && !(d & WASM_DIRTY_TXN)) {
+            if (!undo_save(mem, p))
+                return -1;
+            mem->dirty[p] = (uint8_t)((d | WASM_DIRTY_TXN) & ~WASM_DIRTY_HOT);
+        }
+        p++;
+    }
+    return 0;
+}
+
+void wasm__track_cool(wasm_memory *mem)
+{
+    if (!mem->hot)
+        return;
+    mem->hot = false;
+    if (!mem->tracking)
+        return;
+    size_t n = (size_t)(mem->size >> g_shift);
+    if (n > mem->dirty_cap)
+        n = mem->dirty_cap;
+    size_t p = 0;
+    while (p < n) {
+        while (p < n && !(mem->dirty[p] & WASM_DIRTY_HOT))
+            p++;
+        size_t q = p;
+        while (q < n && (mem->dirty[q] & WASM_DIRTY_HOT)) {
+            mem->dirty[q] = (uint8_t)((mem->dirty[q] & ~WASM_DIRTY_HOT) | WASM_DIRTY_REPROT);
+            q++;
+        }
+        if (q > p && mprotect(mem->data + (p << g_shift), (q - p) << g_shift, PROT_READ) != 0) {
+            wasm__track_stop(mem);
+            return;
+        }
+        p = q;
     }
 }
 

@@ -298,6 +298,14 @@ int wasm_func_call(wasm_store *s, wasm_func *f, const wasm_val *args, size_t nar
         wasm__trap_set(trap, WASM_TRAP_STACK_EXHAUSTED, NULL);
         return ao_err_set(err, AO_ETRAP, "wasm trap: %s", trap->msg);
     }
+    /* wasm code running outside a transaction writes untracked to pages a
+     * transaction's end left writable: protect them first */
+    if (!f->host && f->inst)
+        for (uint32_t i = 0; i < f->inst->m->nmems; i++) {
+            wasm_memory *mem = f->inst->mems[i];
+            if (mem->hot && !mem->txn)
+                wasm__track_cool(mem);
+        }
     uint64_t *fp = s->sp;
     size_t need = ft->nparams > ft->nresults ? ft->nparams : ft->nresults;
     if (fp + need + 1 > s->stack_end) {

@@ -272,7 +272,16 @@ int wasm_memory_new(wasm_store *s, const wasm_limits *lim, wasm_memory **out, ao
     return wasm__memory_create(s, lim, out, err);
 }
 
-uint8_t *wasm_memory_data(wasm_memory *mem) { return mem->data; }
+/* The caller may write through the pointer: outside a transaction such
+ * writes must fault to be tracked, so pages left writable are protected. */
+uint8_t *wasm_memory_data(wasm_memory *mem)
+{
+    if (mem->hot && !mem->txn)
+        wasm__track_cool(mem);
+    return mem->data;
+}
+
+const uint8_t *wasm_memory_view(const wasm_memory *mem) { return mem->data; }
 uint64_t wasm_memory_size(const wasm_memory *mem) { return mem->size; }
 uint64_t wasm_memory_pages(const wasm_memory *mem) { return mem->pages; }
 

@@ -128,9 +128,19 @@ static void mem_shrink(wasm_memory *mem, uint64_t pages)
     wasm__track_moved(mem);
 }
 
-/* End of a transaction on a tracked memory: the pages it wrote become
- * read-only again, ready for the next one. */
-static void mem_end(wasm_memory *mem)
+#define GROUP 16   /* pages of a hot group: dirty.c's fault group */
+
+/* End of a transaction on a tracked memory. The pages it opened become
+ * read-only again, except (keep_hot, a commit) the aligned groups in which
+ * some page changed: those stay writable (HOT), and the next transaction
+ * saves their pre-images at its begin instead of taking a fault and two
+ * mprotect calls per group (only pages whose bytes changed are marked for
+ * the next delta, by wasm__undo_mark_changed). A
+ * message's writes go to the same few groups message after message (the
+ * heap's top, the C stack), and on virtual machines where a page-table
+ * change costs tens of microseconds this is most of the difference. A
+ * group that was not changed is protected again. */
+static void mem_end(wasm_memory *mem, bool keep_hot)
 {
     if (mem->txn_log)
         wasm__undo_drop(mem);
@@ -142,20 +152,35 @@ static void mem_end(wasm_memory *mem)
         n = mem->dirty_cap;
     if (!mem->tracking) {
         for (size_t p = 0; p < mem->dirty_cap; p++)
-            mem->dirty[p] &= (uint8_t)~WASM_DIRTY_TXN;
+            mem->dirty[p] &= (uint8_t)~(WASM_DIRTY_TXN | WASM_DIRTY_CHG | WASM_DIRTY_HOT);
         return;
     }
+    const uint8_t T = WASM_DIRTY_TXN, C = WASM_DIRTY_CHG;
     size_t p = 0;
     while (p < n) {
         while (p + 8 <= n && (ao_rd_u64le(mem->dirty + p) & 0x0202020202020202ull) == 0)
             p += 8;
-        while (p < n && !(mem->dirty[p] & WASM_DIRTY_TXN))
+        while (p < n && !(mem->dirty[p] & T))
             p++;
         if (p == n)
             break;
+        size_t g = p & ~(size_t)(GROUP - 1), ge = g + GROUP < n ? g + GROUP : n;
+        bool hot = false;
+        for (size_t q = g; keep_hot && q < ge; q++)
+            if ((mem->dirty[q] & (T | C)) == (T | C))
+                hot = true;
+        if (hot) {
+            for (size_t q = p; q < ge; q++)
+                if (mem->dirty[q] & T)
+                    mem->dirty[q] = (uint8_t)((mem->dirty[q] & ~(T | C | WASM_DIRTY_REPROT)) |
+                                              WASM_DIRTY_HOT);
+            mem->hot = true;
+            p = ge;
+            continue;
+        }
         size_t q = p;
-        while (q < n && (mem->dirty[q] & WASM_DIRTY_TXN)) {
-            mem->dirty[q] = (uint8_t)((mem->dirty[q] & ~WASM_DIRTY_TXN) | WASM_DIRTY_REPROT);
+        while (q < ge && (mem->dirty[q] & T)) {
+            mem->dirty[q] = (uint8_t)((mem->dirty[q] & ~(T | C)) | WASM_DIRTY_REPROT);
             q++;
         }
         if (mprotect(mem->data + (p << sh), (q - p) << sh, PROT_READ) != 0) {
@@ -164,7 +189,6 @@ static void mem_end(wasm_memory *mem)
         }
         p = q;
     }
-    mem->all_protected = true;
 }
 
 int wasm_instance_txn_begin(wasm_instance *inst, ao_error *err)
@@ -186,11 +210,12 @@ int wasm_instance_txn_begin(wasm_instance *inst, ao_error *err)
         mem->txn_npages = (size_t)(mem->size >> wasm__track_shift());
         if (!mem->tracking)
             wasm__track_resume(mem);
-        else if (!mem->all_protected)
-            wasm__track_reprotect(mem);
         if (mem->tracking && wasm__undo_reserve(mem, NULL) == AO_OK) {
-            mem->txn = true;
-            continue;
+            if (wasm__undo_open_writable(mem) == 0) {
+                mem->txn = true;
+                continue;
+            }
+            wasm__undo_drop(mem);
         }
         /* untracked: a whole copy */
         wasm__track_stop(mem);
@@ -207,7 +232,7 @@ int wasm_instance_txn_begin(wasm_instance *inst, ao_error *err)
     if (rc) {
         for (uint32_t k = m->nmems_imported; k < i; k++) {
             wasm_memory *mem = inst->mems[k];
-            mem_end(mem);
+            mem_end(mem, false);
             free(mem->txn_copy);
             mem->txn_copy = NULL;
             mem->txn = false;
@@ -226,7 +251,7 @@ void wasm_instance_txn_commit(wasm_instance *inst)
     for (uint32_t i = m->nmems_imported; i < m->nmems; i++) {
         wasm_memory *mem = inst->mems[i];
         wasm__undo_mark_changed(mem);
-        mem_end(mem);
+        mem_end(mem, true);
         free(mem->txn_copy);
         mem->txn_copy = NULL;
         mem->txn = false;
@@ -257,7 +282,7 @@ void wasm_instance_txn_rollback(wasm_instance *inst)
                     memcpy(mem->data + (u->ent[k].pg << sh), u->data + (k << sh), ps);
             mem_shrink(mem, mem->txn_pages);
         }
-        mem_end(mem);
+        mem_end(mem, false);
         mem->txn = false;
     }
     small_restore(inst);

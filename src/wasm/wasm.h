@@ -238,6 +238,9 @@ int wasm_func_call(wasm_store *s, wasm_func *f, const wasm_val *args, size_t nar
 /* The data pointer may change after any grow (including one done by wasm
  * code): fetch it again after each call. */
 uint8_t *wasm_memory_data(wasm_memory *mem);
+/* The bytes for reading only (no effect on write tracking, see the
+ * transactions below). */
+const uint8_t *wasm_memory_view(const wasm_memory *mem);
 uint64_t wasm_memory_size(const wasm_memory *mem);    /* bytes */
 uint64_t wasm_memory_pages(const wasm_memory *mem);
 /* Returns the old size in pages, or -1 if the growth is refused. */
@@ -288,6 +291,9 @@ int wasm_instance_restore_delta(wasm_instance *inst, const uint8_t *delta, size_
 /* Mark [offset, offset+len) of mem as written for the next delta and make
  * it writable (clipped to the memory's size; a no-op when untracked). */
 void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len);
+/* Times the tracking of mem opened pages for writing so far: write faults
+ * and wasm_memory_mark_dirty calls that found them protected (tests). */
+uint64_t wasm_memory_write_faults(const wasm_memory *mem);
 
 /* ---- transactions ----
  * wasm_instance_txn_begin marks the instance's state; _commit keeps what
@@ -300,6 +306,12 @@ void wasm_memory_mark_dirty(wasm_memory *mem, uint64_t offset, uint64_t len);
  * copy per page of it into an undo log of the thread that began), not to
  * the memory's size; a memory
  * that cannot be tracked is copied whole at begin instead.
+ * A commit leaves the groups whose bytes changed writable ("hot"), and the
+ * next begin copies their pages into the undo log at once: transactions
+ * that keep writing the same groups take no faults and no mprotect calls
+ * for them. Calls and wasm_memory_data() outside a transaction protect hot
+ * groups again first, so a pointer from wasm_memory_data() taken during a
+ * transaction must not be written through after it ends.
  *
  * One transaction at a time per instance; snapshot and restore refuse
  * (AO_ESTATE) while one is open. Writes during the transaction must be

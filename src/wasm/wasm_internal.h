@@ -71,7 +71,8 @@ struct wasm_memory {
     int track_slot;            /* fault registry slot + 1; 0 = none */
     bool tracking;             /* committed pages are write-protected; faults mark dirty */
     bool all_dirty;            /* tracking was lost: the next delta carries every page */
-    bool all_protected;        /* tracking and every committed page read-only */
+    bool hot;                  /* some pages are HOT (dirty.c, txn.c) */
+    uint64_t faults;           /* write faults taken (wasm_memory_write_faults) */
     /* an open transaction (txn.c): pre-images of the pages written since
      * it began go to the undo log of the thread that began it */
     struct wasm_undo *txn_log; /* NULL: no transaction, or the whole-copy fallback */
@@ -85,6 +86,13 @@ struct wasm_memory {
 #define WASM_DIRTY_SNAP 1u     /* written since the last snapshot (delta) */
 #define WASM_DIRTY_TXN 2u      /* written (writable) in the open transaction */
 #define WASM_DIRTY_REPROT 4u   /* SNAP page made read-only again by a transaction's end */
+#define WASM_DIRTY_CHG 8u      /* its bytes changed in the transaction being committed */
+#define WASM_DIRTY_HOT 16u     /* left writable by a transaction's end (txn.c hot groups) */
+/* With tracking on and no transaction open, a page is writable exactly when
+ * it is HOT, or SNAP and not REPROT (opened by a write outside a
+ * transaction). HOT pages exist only between transactions: anything that
+ * may write memory outside a transaction first protects them again
+ * (wasm__track_cool), since such writes would not fault. */
 
 /* Undo log of one thread (dirty.c): page pre-images, appended by the fault
  * handler; capacity reserved before the transaction starts. */
@@ -190,9 +198,10 @@ void wasm__track_moved(wasm_memory *mem);         /* after data/reserved changed
 /* dirty.c: transactions */
 int wasm__undo_reserve(wasm_memory *mem, ao_error *err); /* this thread's log, for mem's txn */
 void wasm__undo_drop(wasm_memory *mem);           /* forget mem's log entries */
-void wasm__undo_mark_changed(wasm_memory *mem);   /* SNAP on saved pages that changed */
+void wasm__undo_mark_changed(wasm_memory *mem);   /* SNAP|CHG on saved pages that changed */
+int wasm__undo_open_writable(wasm_memory *mem);   /* pre-images of the writable pages */
+void wasm__track_cool(wasm_memory *mem);          /* HOT pages read-only again */
 int wasm__track_resume(wasm_memory *mem);         /* (re)start tracking, keeping all_dirty */
-void wasm__track_reprotect(wasm_memory *mem);     /* every committed page read-only */
 /* txn.c */
 void wasm__txn_free(wasm_instance *inst);
 /* snapshot.c */

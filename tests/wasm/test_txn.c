@@ -4,7 +4,8 @@
  * memory ops, host writes), the memory size after memory.grow (new pages
  * zero when grown again), globals, table elements and segment state - also
  * after a trap, over runs of consecutive commits and rollbacks, and with
- * delta snapshots taken across transactions. */
+ * delta snapshots taken across transactions; groups a commit leaves
+ * writable (hot) take no faults and stay tracked. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -36,7 +37,7 @@ static void state_take(inst *x, snapst *st)
     st->size = wasm_memory_size(x->mem);
     st->mem = malloc(st->size);
     assert_non_null(st->mem);
-    memcpy(st->mem, wasm_memory_data(x->mem), st->size);
+    memcpy(st->mem, wasm_memory_view(x->mem), st->size);
     wasm_extern e;
     wasm_val v;
     assert_int_equal(wasm_instance_export(x->i, "g", &e), AO_OK);
@@ -326,6 +327,96 @@ static void free_with_open_transaction(void **state)
 
 /* A transaction opens pages by groups (one fault per 64 KiB): the next
  * delta still carries only the pages whose bytes changed. */
+/* Groups a commit leaves writable (hot): the next transactions that write
+ * them take no fault, still roll back exactly, and a group a transaction
+ * did not change is protected again. */
+static void hot_groups_take_no_faults_and_roll_back(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(16, 16, 11);
+    inst x;
+    inst_new(&x, m);
+    fill_pattern(&x);
+    ao_buf full;
+    ao_buf_init(&full);
+    assert_int_equal(wasm_instance_snapshot(x.i, &full, NULL), AO_OK);
+    const uint64_t A = 5 * 65536 + 100;   /* group 5 */
+    begin_ok(&x);
+    call(&x, F_I64ST, A, 0x0102030405060708ull, 0);
+    wasm_instance_txn_commit(x.i);
+    snapst after1;
+    state_take(&x, &after1);
+    uint64_t f0 = wasm_memory_write_faults(x.mem);
+    /* the same group again, other pages of it too: no fault; rolled back */
+    begin_ok(&x);
+    call(&x, F_I64ST, A + 8, 0x1111111111111111ull, 0);
+    call(&x, F_I64ST, A + 3 * 4096, 0x2222222222222222ull, 0);
+    call(&x, F_FILL, A + 9 * 4096, 0x33, 5000);
+    wasm_memory_data(x.mem)[A + 15 * 4096 - 100] ^= 0xff;
+    assert_int_equal(wasm_memory_write_faults(x.mem), f0);
+    wasm_instance_txn_rollback(x.i);
+    assert_state_is(&x, &after1);
+    /* a rollback protects the group again: the next write faults once */
+    begin_ok(&x);
+    call(&x, F_I64ST, A, 7, 0);
+    assert_int_equal(wasm_memory_write_faults(x.mem), f0 + 1);
+    wasm_instance_txn_commit(x.i);
+    /* a transaction that leaves the group unchanged protects it again */
+    begin_ok(&x);
+    call(&x, F_I64ST, A, 7, 0);           /* the same bytes */
+    wasm_instance_txn_commit(x.i);
+    begin_ok(&x);
+    call(&x, F_I64ST, A, 8, 0);
+    assert_int_equal(wasm_memory_write_faults(x.mem), f0 + 2);
+    wasm_instance_txn_commit(x.i);
+    free(after1.mem);
+    ao_buf_free(&full);
+    inst_free(&x);
+    wasm_module_free(m);
+}
+
+/* Writes outside a transaction to pages of a hot group (by wasm code and by
+ * the host through wasm_memory_data) are tracked: the next delta carries
+ * them, and it restores onto a copy to the same memory. */
+static void writes_after_a_commit_to_hot_pages_are_tracked(void **state)
+{
+    (void)state;
+    wasm_module *m = delta_module(16, 16, 12);
+    inst a, b;
+    inst_new(&a, m);
+    inst_new(&b, m);
+    rng_state = 777;
+    uint8_t *dd = wasm_memory_data(a.mem);
+    for (uint64_t k = 0; k < wasm_memory_size(a.mem); k += 8) {
+        uint64_t v = rnd();
+        memcpy(dd + k, &v, 8);
+    }
+    ao_buf full, d;
+    ao_buf_init(&full);
+    ao_buf_init(&d);
+    assert_int_equal(wasm_instance_snapshot(a.i, &full, NULL), AO_OK);
+    assert_int_equal(wasm_instance_restore(b.i, full.data, full.len, NULL), AO_OK);
+    const uint64_t A = 3 * 65536 + 40, B = 9 * 65536 + 40;
+    begin_ok(&a);
+    call(&a, F_I32ST8, A, wasm_memory_view(a.mem)[A] ^ 1, 0);
+    call(&a, F_I32ST8, B, wasm_memory_view(a.mem)[B] ^ 1, 0);
+    wasm_instance_txn_commit(a.i);
+    /* groups 3 and 9 are hot; their other pages unchanged so far */
+    call(&a, F_I32ST8, A + 4096, 0x5a, 0);              /* wasm, no transaction */
+    wasm_memory_data(a.mem)[B + 2 * 4096] ^= 0x5a;      /* host, no transaction */
+    assert_int_equal(wasm_instance_snapshot_delta(a.i, &d, NULL), AO_OK);
+    assert_true(d.len > 4 * 4000);    /* the four pages written */
+    assert_true(d.len < 4 * 4096 + 2000);
+    assert_int_equal(wasm_instance_restore_delta(b.i, d.data, d.len, NULL), AO_OK);
+    assert_int_equal(wasm_memory_size(b.mem), wasm_memory_size(a.mem));
+    assert_memory_equal(wasm_memory_view(b.mem), wasm_memory_view(a.mem), wasm_memory_size(a.mem));
+    ao_buf_free(&full);
+    ao_buf_free(&d);
+    inst_free(&a);
+    inst_free(&b);
+    wasm_module_free(m);
+}
+
 static void delta_after_transactions_carries_only_changed_pages(void **state)
 {
     (void)state;
@@ -492,6 +583,8 @@ int main(void)
         cmocka_unit_test(begin_twice_refused),
         cmocka_unit_test(free_with_open_transaction),
         cmocka_unit_test(delta_after_transactions_carries_only_changed_pages),
+        cmocka_unit_test(hot_groups_take_no_faults_and_roll_back),
+        cmocka_unit_test(writes_after_a_commit_to_hot_pages_are_tracked),
         cmocka_unit_test(transactions_on_several_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,12 @@
 # script (tests/*/test_*.sh), adds up their counts and ends with one line
 # "<flavour>: N passed, N failed". Exit status is non-zero if anything failed.
 BUILD=${1:-build}
+# Nodes started by the tests run the CU on the interpreter unless a test
+# asks otherwise: the compiled tier (the default of `ao up` and `ao cu`)
+# builds each module's native library in the background, ~30 s of a core
+# per module, which short tests would start over and over.
+# tests/cli/test_tier.sh covers the default; the tier tests set their own.
+export AO_WASM_TIER="${AO_WASM_TIER:-interp}"
 flavour=$(basename "$BUILD")
 [ "$flavour" = build ] && flavour=plain
 passed=0; failed=0; bad=""

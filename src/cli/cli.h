@@ -24,4 +24,12 @@ int cli_console_main(int argc, char **argv);   /* cli_console.c */
 int cli_wallet_load_or_make(const char *path, crypto_key_type type, crypto_wallet **out,
                             bool *made, ao_error *err);
 
+/* The CU's WebAssembly tier: the --tier value if given, else
+ * $AO_WASM_TIER, else compiled (each module is built in the background and
+ * the interpreter serves until it is). Sets the engine's default for the
+ * stores made from now on and fills *label ("compiled", "interp") and
+ * *source ("--tier", "AO_WASM_TIER", "default"). AO_EINVAL for an unknown
+ * name. cli_units.c. */
+int cli_tier_choose(const char *flag, const char **label, const char **source, ao_error *err);
+
 #endif

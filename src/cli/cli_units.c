@@ -29,6 +29,7 @@
 #include "net/net.h"
 #include "node/node.h"
 #include "su/su.h"
+#include "wasm/wasm.h"
 
 enum unit_kind { UNIT_SU, UNIT_CU, UNIT_MU };
 
@@ -67,7 +68,7 @@ static const char su_usage[] =
 
 static const char cu_usage[] =
     "usage: ao cu --gateway URL [--su-url URL | --schedule-from-data] [--threads N]\n"
-    "             [--checkpoint-to-data] [common flags]\n"
+    "             [--tier T] [--checkpoint-to-data] [common flags]\n"
     "\n"
     "Runs a Compute Unit alone: it evaluates any process from its module and\n"
     "schedule (read from the process's SU, found through the gateway's\n"
@@ -79,6 +80,8 @@ static const char cu_usage[] =
     "                       instead of asking any SU: recomputes processes\n"
     "                       from an Arweave gateway alone\n"
     "  --threads N          evaluation workers (default: one per core)\n"
+    "  --tier T             compiled (default; the interpreter serves while a\n"
+    "                       module's native library is built) or interp\n"
     "  --checkpoint-to-data also write checkpoints to the data layer\n";
 
 static const char mu_usage[] =
@@ -103,7 +106,7 @@ typedef struct unit_settings {
     const char *config, *gateway, *data, *wallet, *host, *port, *log_level;
     bool json;
     const char *url, *location_ttl, *wallet_type;            /* su */
-    const char *su_url, *threads;                            /* cu, mu */
+    const char *su_url, *threads, *tier;                     /* cu, mu */
     bool checkpoint_to_data, schedule_from_data;             /* cu */
     const char *cu_url, *workers, *max_attempts, *backoff, *backoff_max;   /* mu */
 } unit_settings;
@@ -133,6 +136,7 @@ static const setting_def defs[] = {
     STR("wallet-type", wallet_type, S(SU)),
     STR("su-url", su_url, S(CU) | S(MU)),
     STR("threads", threads, S(CU)),
+    STR("tier", tier, S(CU)),
     BOOL("checkpoint-to-data", checkpoint_to_data, S(CU)),
     BOOL("schedule-from-data", schedule_from_data, S(CU)),
     STR("cu-url", cu_url, S(MU)),
@@ -272,6 +276,20 @@ static int make_dirs(const char *path, ao_error *err)
         if (!c)
             break;
     }
+    return AO_OK;
+}
+
+int cli_tier_choose(const char *flag, const char **label, const char **source, ao_error *err)
+{
+    const char *env = getenv("AO_WASM_TIER");
+    const char *v = flag ? flag : (env && *env) ? env : "compiled";
+    *source = flag ? "--tier" : (env && *env) ? "AO_WASM_TIER" : "default";
+    wasm_tier t;
+    int rc = wasm_tier_parse(v, &t, err);
+    if (rc != AO_OK)
+        return rc;
+    wasm_tier_set_default(t);
+    *label = t == WASM_TIER_COMPILED ? "compiled" : "interp";
     return AO_OK;
 }
 
@@ -444,6 +462,12 @@ static int unit_main(enum unit_kind k, int argc, char **argv)
     }
     if (s.threads && (!parse_ulong(s.threads, 256, &threads) || threads == 0))
         BAD("--threads", s.threads);
+    const char *tier = NULL, *tier_src = NULL;
+    if (k == UNIT_CU) {
+        ao_error terr = { 0 };
+        if (cli_tier_choose(s.tier, &tier, &tier_src, &terr) != AO_OK)
+            BAD(s.tier ? "--tier" : "AO_WASM_TIER", s.tier ? s.tier : getenv("AO_WASM_TIER"));
+    }
     if (k == UNIT_MU && !s.cu_url) {
         fprintf(stderr, "%s: --cu-url URL is required\n\n", cmd);
         usage_print(stderr, k);
@@ -461,6 +485,8 @@ static int unit_main(enum unit_kind k, int argc, char **argv)
         BAD("--backoff-max", s.backoff_max);
 #undef BAD
     ao_log_configure(level, s.json);
+    if (tier)
+        ao_log(AO_LOG_INFO, "cu", "WebAssembly tier: %s (%s)", tier, tier_src);
     const char *host = s.host ? s.host : "127.0.0.1";
     char data_def[16];
     snprintf(data_def, sizeof data_def, ".ao-%s", unit_names[k]);

@@ -14,13 +14,14 @@
 #include <string.h>
 
 #include "node/node.h"
+#include "wasm/wasm.h"
 
 static const char usage[] =
     "usage: ao up [--data DIR] [--host ADDR] [--gateway-port P] [--su-port P]\n"
     "             [--cu-port P] [--mu-port P] [--any-ports] [--log-level L] [--json]\n"
     "             [--block-interval MS] [--aos-module FILE] [--su-wallet-type T]\n"
     "             [--cu-threads N] [--upstream URL] [--upstream-wallet FILE]\n"
-    "             [--mirror-poll MS]\n"
+    "             [--mirror-poll MS] [--tier T]\n"
     "\n"
     "Runs a whole AO network in one process until SIGINT or SIGTERM: an\n"
     "Arweave-style gateway over a local weave, a Scheduler Unit, a Compute\n"
@@ -48,7 +49,11 @@ static const char usage[] =
     "                       ao status)\n"
     "  --upstream-wallet F  RSA wallet paying upstream (default DIR/wallets/\n"
     "                       mirror.json, made on first run)\n"
-    "  --mirror-poll MS     upload and confirmation poll interval (default 500)\n";
+    "  --mirror-poll MS     upload and confirmation poll interval (default 500)\n"
+    "  --tier T             the CU's WebAssembly tier: compiled (default, or\n"
+    "                       $AO_WASM_TIER; each module runs on the interpreter\n"
+    "                       until its native library is built in the\n"
+    "                       background) or interp\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -96,6 +101,7 @@ int cli_up_main(int argc, char **argv)
     o.su_wallet_type = "ed25519";
     o.block_interval_ms = 2000;
     const char *level_name = "info";
+    const char *tier_flag = NULL;
     bool json = false;
     bool given[16] = { false };
     enum { G_DATA, G_HOST, G_GW, G_SU, G_CU, G_MU, G_LEVEL, G_BLOCK, G_AOS };
@@ -161,6 +167,10 @@ int cli_up_main(int argc, char **argv)
         } else if (!strcmp(a, "--mirror-poll")) {
             ok = parse_ulong(v, 3600000UL, &num) && num > 0;
             o.mirror_poll_ms = (uint32_t)num;
+        } else if (!strcmp(a, "--tier")) {
+            wasm_tier t;
+            ok = v && wasm_tier_parse(v, &t, NULL) == AO_OK;
+            tier_flag = v;
         } else if (!strcmp(a, "--cu-threads")) {
             ok = parse_ulong(v, 256, &num) && num > 0;
             o.cu_threads = (unsigned)num;
@@ -178,6 +188,12 @@ int cli_up_main(int argc, char **argv)
     ao_log_level level = AO_LOG_INFO;
     ao_log_level_parse(level_name, &level);
     ao_log_configure(level, json);
+    const char *tier = NULL, *tier_src = NULL;
+    ao_error terr = { 0 };
+    if (cli_tier_choose(tier_flag, &tier, &tier_src, &terr) != AO_OK) {
+        fprintf(stderr, "ao up: AO_WASM_TIER: %s\n", terr.msg);
+        return 2;
+    }
 
     printf("ao up: settings\n");
     printf("  data            %s%s\n", o.data_dir, or_default(given[G_DATA]));
@@ -197,6 +213,8 @@ int cli_up_main(int argc, char **argv)
     printf("  aos module      %s%s\n", o.aos_module_path ? o.aos_module_path : "build/aos.wasm",
            or_default(given[G_AOS]));
     printf("  upstream        %s\n", o.upstream ? o.upstream : "none (default)");
+    printf("  cu tier         %s%s\n", tier,
+           !strcmp(tier_src, "default") ? " (default)" : !strcmp(tier_src, "--tier") ? "" : " (AO_WASM_TIER)");
     fflush(stdout);
     if (!o.any_ports) {
         uint16_t ports[4] = { o.gateway_port, o.su_port, o.cu_port, o.mu_port };

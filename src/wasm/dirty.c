@@ -96,9 +96,6 @@ static bool page_is_open(const wasm_memory *mem, size_t pg)
  * a few runs (aos: ~62 pages in ~5 runs), so this takes ~6 faults instead
  * of ~60. Whether an opened page really changed (for the next delta) is
  * decided at commit by comparing it with its pre-image. */
-#ifndef WASM_TXN_GROUP_SHIFT
-#define WASM_TXN_GROUP_SHIFT 4   /* 16 pages of 4 KiB */
-#endif
 
 static int group_open(wasm_memory *mem, size_t pg)
 {

@@ -128,7 +128,7 @@ static void mem_shrink(wasm_memory *mem, uint64_t pages)
     wasm__track_moved(mem);
 }
 
-#define GROUP 16   /* pages of a hot group: dirty.c's fault group */
+#define GROUP ((size_t)1 << WASM_TXN_GROUP_SHIFT)   /* pages of a hot group */
 
 /* End of a transaction on a tracked memory. The pages it opened become
  * read-only again, except (keep_hot, a commit) the aligned groups in which
@@ -164,7 +164,7 @@ static void mem_end(wasm_memory *mem, bool keep_hot)
             p++;
         if (p == n)
             break;
-        size_t g = p & ~(size_t)(GROUP - 1), ge = g + GROUP < n ? g + GROUP : n;
+        size_t g = p & ~(GROUP - 1), ge = g + GROUP < n ? g + GROUP : n;
         bool hot = false;
         for (size_t q = g; keep_hot && q < ge; q++)
             if ((mem->dirty[q] & (T | C)) == (T | C))

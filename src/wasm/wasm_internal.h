@@ -82,6 +82,12 @@ struct wasm_memory {
     bool txn;                  /* a transaction is open */
 };
 
+/* A transaction's fault opens the aligned group of 2^this tracking pages
+ * around the written one (dirty.c); a commit keeps groups writable (txn.c). */
+#ifndef WASM_TXN_GROUP_SHIFT
+#define WASM_TXN_GROUP_SHIFT 4   /* 16 pages of 4 KiB */
+#endif
+
 /* Bits of wasm_memory.dirty[page] */
 #define WASM_DIRTY_SNAP 1u     /* written since the last snapshot (delta) */
 #define WASM_DIRTY_TXN 2u      /* written (writable) in the open transaction */

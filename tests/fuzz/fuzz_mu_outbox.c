@@ -25,6 +25,7 @@ static int fz_process(void *ctx, const char *pid, ao_buf *out, ao_error *err)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!ready) {
+        ao_log_configure(AO_LOG_OFF, false);   /* dead-letter warnings: noise here */
         if (crypto_wallet_generate(CRYPTO_KEY_ED25519, &M.wallet, NULL) != AO_OK)
             abort();
         M.opt.su.process = fz_process;

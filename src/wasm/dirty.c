@@ -426,20 +426,47 @@ int wasm__undo_reserve(wasm_memory *mem, ao_error *err)
     return AO_OK;
 }
 
+/* Does the group of page pg hold a page marked CHG already? */
+static bool group_changed(const wasm_memory *mem, size_t pg)
+{
+    size_t a = pg & ~(((size_t)1 << WASM_TXN_GROUP_SHIFT) - 1);
+    size_t b = a + ((size_t)1 << WASM_TXN_GROUP_SHIFT);
+    if (b > mem->dirty_cap)
+        b = mem->dirty_cap;
+    for (size_t q = a; q < b; q++)
+        if (mem->dirty[q] & WASM_DIRTY_CHG)
+            return true;
+    return false;
+}
+
+/* At commit: SNAP|CHG on the saved pages whose bytes changed. A page not
+ * yet SNAP is always compared (the next delta must carry it if changed);
+ * one already SNAP only matters for its group's CHG (txn.c keeps changed
+ * groups writable), so it is compared only while its group has no
+ * changed page yet: in a hot group most pages are SNAP and the first
+ * compared one usually differs. */
 void wasm__undo_mark_changed(wasm_memory *mem)
 {
     wasm_undo *u = mem->txn_log;
     if (!u || !mem->dirty)
         return;
     size_t ps = (size_t)1 << g_shift;
-    for (size_t i = 0; i < u->n; i++) {
-        if (u->ent[i].mem != mem)
-            continue;
-        size_t pg = u->ent[i].pg;
-        if (pg < mem->dirty_cap && (size_t)(pg + 1) << g_shift <= mem->size &&
-            memcmp(mem->data + (pg << g_shift), u->data + (i << g_shift), ps) != 0)
-            mem->dirty[pg] |= WASM_DIRTY_SNAP | WASM_DIRTY_CHG;
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < u->n; i++) {
+            if (u->ent[i].mem != mem)
+                continue;
+            size_t pg = u->ent[i].pg;
+            if (pg >= mem->dirty_cap || (size_t)(pg + 1) << g_shift > mem->size)
+                continue;
+            uint8_t d = mem->dirty[pg];
+            if (d & WASM_DIRTY_CHG)
+                continue;
+            if (pass == 0 ? (d & WASM_DIRTY_SNAP) != 0
+                          : (!(d & WASM_DIRTY_SNAP) || group_changed(mem, pg)))
+                continue;
+            if (memcmp(mem->data + (pg << g_shift), u->data + (i << g_shift), ps) != 0)
+                mem->dirty[pg] = (uint8_t)(d | WASM_DIRTY_SNAP | WASM_DIRTY_CHG);
+        }
 }
 
 /* At a transaction's begin: the pages that are writable already (left

@@ -1,13 +1,17 @@
 /*
- * cu_ckpt.c - checkpoints of a process's memory: a zstd frame of the
- * linear memory in DIR/checkpoints/PID-NONCE-CRON.zst with its row in
- * cu.db, and, with checkpoint_to_data, the same bytes as a data item signed
+ * cu_ckpt.c - checkpoints of a process's memory: an engine snapshot of the
+ * instance (its non-zero 4 KiB units, zstd, checksummed: wasm.h) in
+ * DIR/checkpoints/PID-NONCE-CRON.snap with its row in cu.db (a cold resume
+ * makes the instance from it directly), and, with checkpoint_to_data, a
+ * zstd frame of the whole linear memory as a data item signed
  * by the CU's wallet (tags Data-Protocol=ao, Type=Checkpoint, Process,
  * Module, Nonce, Timestamp, Epoch, Block-Height, Hash-Chain, SHA-256 of the
  * memory, and the CU's own evaluation keys Cron-Ordinal, Cron-Index,
  * Cron-Next, Scheduled-Timestamp). Resuming takes the latest of the local
  * one and the data layer's ones from trusted owners (this CU's wallet and
- * trusted_owners) and checks the memory's SHA-256.
+ * trusted_owners) and checks the memory's SHA-256. Local checkpoints of
+ * earlier versions (PID-NONCE-CRON.zst: the zstd frame of the memory) are
+ * still read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,34 +84,47 @@ int cu_ckpt_write(cu *c, cu_proc *p, ao_error *err)
     r.mem_len = len;
     snprintf(r.hash_chain, sizeof r.hash_chain, "%s", p->last.hash_chain);
     snprintf(r.module, sizeof r.module, "%s", p->mod->id);
-    /* SHA-256 of the memory only for the data layer's tag (a local resume
-     * checks the zstd frame's checksum): hashing 16+ MiB per checkpoint is
-     * the largest cost of an eviction otherwise */
-    if (c->opt.checkpoint_to_data) sha_b64(mem, len, r.sha256);
-    size_t bound = ZSTD_compressBound(len);
-    uint8_t *z = malloc(bound);
-    if (!z) return ao_err_set(err, AO_ENOMEM, "cu: out of memory for a checkpoint");
-    /* level 1 with the frame's content checksum (xxh64): a local resume
-     * checks that instead of hashing the memory again */
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
-    size_t zlen = cctx ? ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 1) : (size_t)-1;
-    if (cctx && !ZSTD_isError(zlen)) zlen = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    if (cctx && !ZSTD_isError(zlen)) zlen = ZSTD_compress2(cctx, z, bound, mem, len);
-    ZSTD_freeCCtx(cctx);
-    if (ZSTD_isError(zlen)) {
-        free(z);
-        return ao_err_set(err, AO_EIO, "cu: zstd: %s", ZSTD_getErrorName(zlen));
+    int rc = AO_OK;
+    uint8_t *z = NULL;
+    size_t zlen = 0;
+    if (c->opt.checkpoint_to_data) {
+        /* the data layer's form: the whole memory, zstd (level 1, with the
+         * frame's checksum), and its SHA-256 for the tag */
+        sha_b64(mem, len, r.sha256);
+        size_t bound = ZSTD_compressBound(len);
+        z = malloc(bound);
+        if (!z) return ao_err_set(err, AO_ENOMEM, "cu: out of memory for a checkpoint");
+        ZSTD_CCtx *cctx = ZSTD_createCCtx();
+        zlen = cctx ? ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 1) : (size_t)-1;
+        if (cctx && !ZSTD_isError(zlen)) zlen = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        if (cctx && !ZSTD_isError(zlen)) zlen = ZSTD_compress2(cctx, z, bound, mem, len);
+        ZSTD_freeCCtx(cctx);
+        if (ZSTD_isError(zlen)) {
+            free(z);
+            return ao_err_set(err, AO_EIO, "cu: zstd: %s", ZSTD_getErrorName(zlen));
+        }
     }
-    snprintf(r.file, sizeof r.file, "%s-%lld-%lld.zst", p->pid, (long long)r.ordinate, (long long)r.cron);
+    /* the local form: an engine snapshot (non-zero units only: a cold
+     * resume neither decompresses nor copies the whole memory) */
+    ao_buf snap;
+    ao_buf_init(&snap);
+    rc = host_process_snapshot(p->hp, &snap, err);
+    if (rc != AO_OK) {
+        free(z);
+        ao_buf_free(&snap);
+        return rc;
+    }
+    snprintf(r.file, sizeof r.file, "%s-%lld-%lld.snap", p->pid, (long long)r.ordinate, (long long)r.cron);
     char path[4096];
     snprintf(path, sizeof path, "%s/checkpoints/%s", c->dir, r.file);
-    int rc;
     if (c->opt.no_fsync) {
         FILE *f = fopen(path, "wb");
-        rc = f && fwrite(z, 1, zlen, f) == zlen ? AO_OK : ao_err_set(err, AO_EIO, "cu: cannot write %s", path);
+        rc = f && fwrite(snap.data, 1, snap.len, f) == snap.len ? AO_OK
+                                                                 : ao_err_set(err, AO_EIO, "cu: cannot write %s", path);
         if (f) fclose(f);
     } else
-        rc = ao_file_write_atomic(path, z, zlen, 0644, err);
+        rc = ao_file_write_atomic(path, snap.data, snap.len, 0644, err);
+    ao_buf_free(&snap);
     if (rc == AO_OK) rc = cu_store_put_ckpt(c->store, p->pid, &r, err);
     if (rc == AO_OK && c->opt.checkpoint_to_data && c->opt.data.put) {
         ao_error e = {0};
@@ -122,6 +139,27 @@ int cu_ckpt_write(cu *c, cu_proc *p, ao_error *err)
     pthread_mutex_lock(&c->mu);
     c->checkpoints++;
     pthread_mutex_unlock(&c->mu);
+    return AO_OK;
+}
+
+/* p continues from checkpoint r as process hp. */
+static int resumed(cu_proc *p, const cu_ckpt_row *r, host_process *hp, bool dirty)
+{
+    host_process_free(p->hp);
+    p->hp = hp;
+    memset(&p->last, 0, sizeof p->last);
+    p->last.timestamp = r->timestamp;
+    p->last.ordinate = r->ordinate;
+    p->last.cron = r->cron;
+    p->last.block_height = r->block_height;
+    snprintf(p->last.hash_chain, sizeof p->last.hash_chain, "%s", r->hash_chain);
+    p->sched_ts = r->sched_ts;
+    p->cron_next = r->cron_next;
+    p->cron_index = r->cron_index;
+    p->started = true;
+    p->dirty = dirty;
+    p->since_ckpt = 0;
+    p->eval_ms_since_ckpt = 0;
     return AO_OK;
 }
 
@@ -238,6 +276,14 @@ int cu_ckpt_resume(cu *c, cu_proc *p, int64_t before, ao_error *err)
         rc = ao_file_read(path, &z, err);
     }
     if (rc != AO_OK) { ao_buf_free(&z); return rc; }
+    size_t fl = strlen(r->file);
+    if (!use_foreign && fl > 5 && !strcmp(r->file + fl - 5, ".snap")) {
+        host_process *hp = NULL;
+        rc = host_process_new_from_snapshot(p->mod->m, &p->mod->limits, z.data, z.len, &hp, err);
+        ao_buf_free(&z);
+        if (rc != AO_OK) return rc;
+        return resumed(p, r, hp, false);
+    }
     unsigned long long n = ZSTD_getFrameContentSize(z.data, z.len);
     if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n != r->mem_len || n > (1ULL << 34)) {
         ao_buf_free(&z);
@@ -275,20 +321,7 @@ int cu_ckpt_resume(cu *c, cu_proc *p, int64_t before, ao_error *err)
     rc = host_process_new_from_memory(p->mod->m, &p->mod->limits, mem, n, &hp, err);
     pthread_mutex_unlock(&c->zmu);
     if (rc != AO_OK) return rc;
-    host_process_free(p->hp);
-    p->hp = hp;
-    memset(&p->last, 0, sizeof p->last);
-    p->last.timestamp = r->timestamp;
-    p->last.ordinate = r->ordinate;
-    p->last.cron = r->cron;
-    p->last.block_height = r->block_height;
-    snprintf(p->last.hash_chain, sizeof p->last.hash_chain, "%s", r->hash_chain);
-    p->sched_ts = r->sched_ts;
-    p->cron_next = r->cron_next;
-    p->cron_index = r->cron_index;
-    p->started = true;
-    p->dirty = use_foreign;   /* a foreign one is written locally at the next checkpoint */
-    p->since_ckpt = 0;
-    p->eval_ms_since_ckpt = 0;
-    return AO_OK;
+    /* a foreign one (or an old local .zst) is written locally at the next
+     * checkpoint */
+    return resumed(p, r, hp, true);
 }

@@ -84,7 +84,7 @@ static int parse(opts *o, int argc, char **argv, const char *usage)
         if (!strcmp(a, "--json")) { o->c.json = true; continue; }
         if (!strcmp(a, "--follow")) { o->follow = true; continue; }
         if (!strcmp(a, "--no-wait")) { o->no_wait = true; continue; }
-        if (a[0] != '-' || !a[1]) {
+        if (!cli_is_flag(a)) {   /* ids and code may begin with '-' */
             if (o->npos >= sizeof o->pos / sizeof o->pos[0]) {
                 fprintf(stderr, "ao %s: too many arguments\n%s", cmd, usage);
                 return 2;

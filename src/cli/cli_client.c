@@ -27,6 +27,18 @@ bool cli_is_id(const char *s)
     return true;
 }
 
+bool cli_is_flag(const char *a)
+{
+    if (!strcmp(a, "-h"))
+        return true;
+    if (strncmp(a, "--", 2) != 0 || !a[2])
+        return false;
+    for (const char *p = a + 2; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || *p == '-'))
+            return false;
+    return true;
+}
+
 int cli_exit_code(int rc)
 {
     return rc == AO_EINVAL || rc == AO_EFORMAT || rc == AO_ENOMEM ? 2 : 3;

@@ -36,6 +36,10 @@ int cli_wallet(const cli_ctx *c, crypto_wallet **out, ao_error *err);
 int cli_read_input(const char *path, ao_buf *out, ao_error *err);
 
 bool cli_is_id(const char *s);
+/* Is argument a an option: "-h", or "--" and a name of lowercase letters
+ * and '-'? Anything else is a positional argument, also when it begins
+ * with '-': ids (base64url), Lua code ("-- comment", "-1"). */
+bool cli_is_flag(const char *a);
 
 /* Exit code of a failed call: 3 when a unit failed (AO_EIO, and any
  * answer from a unit), 2 otherwise (bad input). */

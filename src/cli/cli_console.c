@@ -356,7 +356,7 @@ int cli_console_main(int argc, char **argv)
         }
         if (slot && i + 1 < argc) {
             *slot = argv[++i];
-        } else if (a[0] != '-' && !target) {
+        } else if (!cli_is_flag(a) && !target) {   /* ids may begin with '-' */
             target = a;
         } else {
             fprintf(stderr, "ao console: unknown option or missing value: %s\n%s", a,

@@ -49,6 +49,15 @@ check "spawn prints the id alone" "[ $? -eq 0 ] && grep -Eq '^[A-Za-z0-9_-]{43}\
 # ---- eval ----
 out=$("$AO" eval "$P" 'return 6 * 7' $A 2>&1)
 check "eval prints what the code returns" "[ $? -eq 0 ] && [ '$out' = 42 ]"
+out=$("$AO" eval "$P" '-- code may begin with a comment
+return 5' $A 2>&1)
+check "eval of code that begins with '--'" "[ $? -eq 0 ] && [ '$out' = 5 ]"
+# base64url ids may begin with '-': an argument, not an option
+DASH_ID="-$(printf 'a%.0s' $(seq 41))A"
+"$AO" eval "$DASH_ID" 'return 1' $A --timeout 3000 >"$WORK/dash.out" 2>&1
+rc=$?
+check "an id beginning with '-' is taken as the process id (exit $rc)" \
+    "[ $rc -ne 2 ] && ! grep -q 'unknown option' '$WORK/dash.out'"
 "$AO" eval "$P" 'Counter = (Counter or 0) + 5; print("counted " .. Counter)' $A >"$WORK/e1" 2>&1
 check "eval prints what the code prints" "grep -q 'counted 5' '$WORK/e1'"
 "$AO" eval "$P" 'error("boom here")' $A >"$WORK/e2" 2>"$WORK/e2.err"

@@ -65,7 +65,8 @@ eval_twice() {
  eval_twice def && echo evaluated >"$WORK/def.evaluated"; stop_node)
 check "ao up without AO_WASM_TIER: cu tier compiled (default)" \
     "grep -q 'cu tier *compiled (default)' '$WORK/def.out'"
-check "the default node evaluates (spawn, two evals)" "[ -f '$WORK/def.evaluated' ]" || cat "$WORK/def.spawn.err" "$WORK/def.e1" "$WORK/def.e2" 2>/dev/null | head -5
+check "the default node evaluates (spawn, two evals)" "[ -f '$WORK/def.evaluated' ]"
+[ -f "$WORK/def.evaluated" ] || { tail -c 600 "$WORK/def.spawn.err" "$WORK/def.e1" "$WORK/def.e2" "$WORK/def.err" 2>/dev/null; }
 check "the default node ran the aos module's native library" \
     "grep -q 'compiled tier: loaded' '$WORK/def.err'"
 

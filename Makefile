@@ -69,8 +69,16 @@ $(BUILD)/bench/%: bench/%.c $(LIBAO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(LIBAO) $(LIBS) $(BENCH_LIBS) $(LDSAN)
 
+# The wasm64 process module of tests/host/test_host64.c: clang's wasm64
+# target and wasm-ld, no libc (emscripten's wasm64 libc is not usable here).
+build/host64.wasm: tests/host/wasm64/proc64.c
+	@mkdir -p build/host64
+	clang --target=wasm64-unknown-unknown -O2 -nostdlib $(WARN) -c $< -o build/host64/proc64.o
+	wasm-ld -m wasm64 --no-entry --export-table -z stack-size=1048576 --initial-memory=2097152 \
+	  --max-memory=8589934592 -o $@ build/host64/proc64.o
+
 # Build and run every test of this build flavour.
-check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm
+check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm build/host64.wasm
 	@sh scripts/run-tests.sh $(BUILD)
 
 check-asan:

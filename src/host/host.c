@@ -47,18 +47,23 @@ int host_parse_memory_limit(const char *s, uint64_t *bytes, ao_error *err)
 
 /* ---- modules ---- */
 
-static const struct { const char *name; host_format fmt; } host_formats[] = {
-    {"emscripten-3.1.6", HOST_FMT_OWN},
-    {"wasm32-unknown-emscripten", HOST_FMT_EMSCRIPTEN1},
-    {"wasm32-unknown-emscripten2", HOST_FMT_EMSCRIPTEN2},
-    {"wasm32-unknown-emscripten3", HOST_FMT_EMSCRIPTEN3},
-    {"wasm32-unknown-emscripten4", HOST_FMT_EMSCRIPTEN4},
-    {"wasm32-unknown-emscripten-metering", HOST_FMT_EMSCRIPTEN4},
-    {NULL, HOST_FMT_OWN},
+/* wasm64 formats: the emscripten4 names with i64 pointers and a 64-bit
+ * memory (MODULES.md §1). */
+static const struct { const char *name; host_format fmt; bool ptr64; } host_formats[] = {
+    {"emscripten-3.1.6", HOST_FMT_OWN, false},
+    {"wasm32-unknown-emscripten", HOST_FMT_EMSCRIPTEN1, false},
+    {"wasm32-unknown-emscripten2", HOST_FMT_EMSCRIPTEN2, false},
+    {"wasm32-unknown-emscripten3", HOST_FMT_EMSCRIPTEN3, false},
+    {"wasm32-unknown-emscripten4", HOST_FMT_EMSCRIPTEN4, false},
+    {"wasm32-unknown-emscripten-metering", HOST_FMT_EMSCRIPTEN4, false},
+    {"wasm64-unknown-emscripten-draft_2024_02_15", HOST_FMT_EMSCRIPTEN4, true},
+    {"wasm64-unknown-emscripten-draft_2024_10_16-metering", HOST_FMT_EMSCRIPTEN4, true},
+    {NULL, HOST_FMT_OWN, false},
 };
 
-/* Does the import's type match "params:results"? */
-static bool sig_matches(const char *sig, const wasm_functype *ft)
+/* Does the import's type match "params:results"? 'p' is a pointer or a
+ * size_t: i32, or i64 in a wasm64 module. */
+static bool sig_matches(const char *sig, const wasm_functype *ft, bool ptr64)
 {
     if (!sig)
         return true;
@@ -66,7 +71,8 @@ static bool sig_matches(const char *sig, const wasm_functype *ft)
     bool res = false;
     for (const char *c = sig; *c; c++) {
         if (*c == ':') { res = true; continue; }
-        uint8_t t = *c == 'i' ? WASM_I32 : *c == 'I' ? WASM_I64 : *c == 'f' ? WASM_F32 : WASM_F64;
+        uint8_t t = *c == 'i' ? WASM_I32 : *c == 'I' ? WASM_I64 : *c == 'f' ? WASM_F32
+                  : *c == 'p' ? (ptr64 ? WASM_I64 : WASM_I32) : WASM_F64;
         if (!res) {
             if (np >= ft->nparams || ft->params[np] != t) return false;
             np++;
@@ -93,6 +99,7 @@ int host_module_new(const uint8_t *wasm, size_t len, const char *format,
     if (!m)
         return ao_err_set(err, AO_ENOMEM, "host: out of memory");
     m->fmt = host_formats[fi].fmt;
+    m->ptr64 = host_formats[fi].ptr64;
     m->format = strdup(format);
     int rc = m->format ? wasm_module_new(wasm, len, &m->wm, err)
                        : ao_err_set(err, AO_ENOMEM, "host: out of memory");
@@ -106,6 +113,29 @@ int host_module_new(const uint8_t *wasm, size_t len, const char *format,
         host_module_free(m);
         return ao_err_set(err, AO_ENOMEM, "host: out of memory");
     }
+    /* the exported memory, its width and maximum (checked first: a 32/64-bit
+     * mismatch shows in every pointer import too) */
+    bool have_mem = false;
+    for (size_t i = 0; i < wasm_module_export_count(m->wm); i++) {
+        wasm_export_desc e;
+        wasm_module_export(m->wm, i, &e);
+        if (e.type.kind == WASM_EXTERN_MEMORY) {
+            if (e.type.memory.is64 != m->ptr64) {
+                ao_err_set(err, AO_EUNSUPPORTED, "host: the module's memory is %d-bit, Module-Format %s "
+                           "is for %d-bit modules", e.type.memory.is64 ? 64 : 32, format,
+                           m->ptr64 ? 64 : 32);
+                host_module_free(m);
+                return AO_EUNSUPPORTED;
+            }
+            m->mem_max_pages = e.type.memory.has_max ? e.type.memory.max
+                               : m->ptr64 ? HOST_HEAP_MAX64 / 65536 : 65536;
+            have_mem = true;
+        }
+    }
+    if (!have_mem) {
+        host_module_free(m);
+        return ao_err_set(err, AO_EUNSUPPORTED, "host: the module exports no memory");
+    }
     for (size_t i = 0; i < m->nimports; i++) {
         wasm_import_desc d;
         wasm_module_import(m->wm, i, &d);
@@ -117,31 +147,13 @@ int host_module_new(const uint8_t *wasm, size_t len, const char *format,
             host_module_free(m);
             return AO_EUNSUPPORTED;
         }
-        if (!sig_matches(def->sig, &d.type.func)) {
+        if (!sig_matches(def->sig, &d.type.func, m->ptr64)) {
             ao_err_set(err, AO_EUNSUPPORTED, "host: import %s.%s has an unexpected type",
                        d.module, d.name);
             host_module_free(m);
             return AO_EUNSUPPORTED;
         }
         m->defs[i] = def;
-    }
-    /* the exported memory and its maximum */
-    bool have_mem = false;
-    for (size_t i = 0; i < wasm_module_export_count(m->wm); i++) {
-        wasm_export_desc e;
-        wasm_module_export(m->wm, i, &e);
-        if (e.type.kind == WASM_EXTERN_MEMORY) {
-            if (e.type.memory.is64) {
-                host_module_free(m);
-                return ao_err_set(err, AO_EUNSUPPORTED, "host: 64-bit memories are not supported yet");
-            }
-            m->mem_max_pages = e.type.memory.has_max ? e.type.memory.max : 65536;
-            have_mem = true;
-        }
-    }
-    if (!have_mem) {
-        host_module_free(m);
-        return ao_err_set(err, AO_EUNSUPPORTED, "host: the module exports no memory");
     }
     *out = m;
     return AO_OK;
@@ -175,15 +187,26 @@ static wasm_func *export_func(host_process *p, const char *name, const char *min
     return e.of.func;
 }
 
-static int call_i32(host_process *p, wasm_func *f, const uint32_t *a, size_t na, uint32_t *r,
-                    wasm_trap *trap)
+int host__call(host_process *p, wasm_func *f, const uint64_t *a, size_t na, uint64_t *r,
+               wasm_trap *trap)
 {
     wasm_val args[4], res[1];
-    for (size_t i = 0; i < na; i++) { args[i].type = WASM_I32; args[i].of.i32 = a[i]; }
     wasm_functype ft;
     wasm_func_type(f, &ft);
-    int rc = wasm_func_call(p->s, f, args, na, res, ft.nresults, trap, NULL);
-    if (rc == AO_OK && r) *r = ft.nresults ? res[0].of.i32 : 0;
+    int rc = AO_OK;
+    if (na > 4 || ft.nparams != na || ft.nresults > 1 ||
+        (ft.nresults && ft.results[0] != WASM_I32 && ft.results[0] != WASM_I64))
+        rc = AO_EINVAL;
+    for (size_t i = 0; i < na && rc == AO_OK; i++) {
+        args[i].type = ft.params[i];
+        if (ft.params[i] == WASM_I32) args[i].of.i32 = (uint32_t)a[i];
+        else if (ft.params[i] == WASM_I64) args[i].of.i64 = a[i];
+        else rc = AO_EINVAL;
+    }
+    if (rc == AO_OK)
+        rc = wasm_func_call(p->s, f, args, na, res, ft.nresults, trap, NULL);
+    if (rc == AO_OK && r)
+        *r = !ft.nresults ? 0 : ft.results[0] == WASM_I64 ? res[0].of.i64 : res[0].of.i32;
     if (rc != AO_OK && rc != AO_ETRAP) {
         trap->code = WASM_TRAP_HOST;
         snprintf(trap->msg, sizeof trap->msg, "call with an unexpected signature");
@@ -192,16 +215,16 @@ static int call_i32(host_process *p, wasm_func *f, const uint32_t *a, size_t na,
     return rc;
 }
 
-int host__stack_save(host_process *p, uint32_t *sp, wasm_trap *trap)
+int host__stack_save(host_process *p, uint64_t *sp, wasm_trap *trap)
 {
     if (!p->f_stack_save) { *sp = 0; return AO_OK; }
-    return call_i32(p, p->f_stack_save, NULL, 0, sp, trap);
+    return host__call(p, p->f_stack_save, NULL, 0, sp, trap);
 }
 
-int host__stack_restore(host_process *p, uint32_t sp, wasm_trap *trap)
+int host__stack_restore(host_process *p, uint64_t sp, wasm_trap *trap)
 {
     if (!p->f_stack_restore) return AO_OK;
-    return call_i32(p, p->f_stack_restore, &sp, 1, NULL, trap);
+    return host__call(p, p->f_stack_restore, &sp, 1, NULL, trap);
 }
 
 static void teardown(host_process *p)
@@ -280,14 +303,14 @@ static int instantiate(host_process *p, bool fresh, ao_error *err)
      * constructors never end must not hang the host) */
     wasm_store_set_gas_limit(p->s, p->lim.compute_limit ? p->lim.compute_limit : UINT64_MAX);
     if (p->f_stack_init) {
-        if (call_i32(p, p->f_stack_init, NULL, 0, NULL, &trap) != AO_OK) goto trapped;
+        if (host__call(p, p->f_stack_init, NULL, 0, NULL, &trap) != AO_OK) goto trapped;
     }
     if (fresh && p->f_ctors) {
-        if (call_i32(p, p->f_ctors, NULL, 0, NULL, &trap) != AO_OK) goto trapped;
+        if (host__call(p, p->f_ctors, NULL, 0, NULL, &trap) != AO_OK) goto trapped;
     }
     if (fresh && p->f_main && m->fmt != HOST_FMT_EMSCRIPTEN4 && m->fmt != HOST_FMT_OWN) {
-        uint32_t a[2] = {0, 0};
-        if (call_i32(p, p->f_main, a, 2, NULL, &trap) != AO_OK) goto trapped;
+        uint64_t a[2] = {0, 0};
+        if (host__call(p, p->f_main, a, 2, NULL, &trap) != AO_OK) goto trapped;
     }
     wasm_store_set_gas_limit(p->s, UINT64_MAX);
     return AO_OK;
@@ -425,7 +448,7 @@ static char *trap_text(const wasm_trap *t)
 }
 
 /* Copy the NUL-terminated string at addr. */
-static char *read_cstr(host_process *p, uint32_t addr)
+static char *read_cstr(host_process *p, uint64_t addr)
 {
     uint64_t size = wasm_memory_size(p->mem);
     if (addr >= size) return NULL;
@@ -438,27 +461,27 @@ static char *read_cstr(host_process *p, uint32_t addr)
 /* Stack left free for handle() itself when the arguments are written. */
 #define HOST_STACK_HEADROOM (256u * 1024)
 
-static int write_arg(host_process *p, const char *s, uint32_t *ptr, wasm_trap *trap)
+static int write_arg(host_process *p, const char *s, uint64_t *ptr, wasm_trap *trap)
 {
     size_t n = strlen(s) + 1;
     if (n > UINT32_MAX / 2) { trap->code = WASM_TRAP_HOST; strcpy(trap->msg, "argument too large"); return AO_ETRAP; }
-    uint32_t sz = (uint32_t)n;
+    uint64_t sz = n;
     if (p->f_stack_end) {
         /* the module tells where its stack ends: refuse an argument that
          * would not leave HOST_STACK_HEADROOM bytes for the call itself */
-        uint32_t end = 0, sp = 0;
-        int rc = call_i32(p, p->f_stack_end, NULL, 0, &end, trap);
-        if (rc == AO_OK) rc = call_i32(p, p->f_stack_save, NULL, 0, &sp, trap);
+        uint64_t end = 0, sp = 0;
+        int rc = host__call(p, p->f_stack_end, NULL, 0, &end, trap);
+        if (rc == AO_OK) rc = host__call(p, p->f_stack_save, NULL, 0, &sp, trap);
         if (rc != AO_OK) return rc;
-        if (sp < end || (uint64_t)sp - end < (uint64_t)n + 16 + HOST_STACK_HEADROOM) {
+        if (sp < end || sp - end < (uint64_t)n + 16 + HOST_STACK_HEADROOM) {
             trap->code = WASM_TRAP_HOST;
             snprintf(trap->msg, sizeof trap->msg,
-                     "message too large for the module's stack (%zu bytes, %u free)", n - 1,
-                     sp >= end ? sp - end : 0);
+                     "message too large for the module's stack (%zu bytes, %llu free)", n - 1,
+                     (unsigned long long)(sp >= end ? sp - end : 0));
             return AO_ETRAP;
         }
     }
-    int rc = call_i32(p, p->f_stack_alloc, &sz, 1, ptr, trap);
+    int rc = host__call(p, p->f_stack_alloc, &sz, 1, ptr, trap);
     if (rc != AO_OK) return rc;
     uint64_t size = wasm_memory_size(p->mem);
     if (*ptr > size || n > size - *ptr) {
@@ -557,14 +580,14 @@ int host_process_handle(host_process *p, const char *msg_json, const char *env_j
     wasm_store_set_gas_limit(p->s, p->lim.compute_limit ? p->lim.compute_limit : UINT64_MAX);
 
     wasm_trap trap = {0};
-    uint32_t sp = 0, pm = 0, pe = 0, ret = 0;
+    uint64_t sp = 0, pm = 0, pe = 0, ret = 0;
     char *error = NULL, *text = NULL;
     int rc = host__stack_save(p, &sp, &trap);
     if (rc == AO_OK) rc = write_arg(p, msg_json, &pm, &trap);
     if (rc == AO_OK) rc = write_arg(p, env_json, &pe, &trap);
     if (rc == AO_OK) {
-        uint32_t a[2] = {pm, pe};
-        rc = call_i32(p, p->f_handle, a, 2, &ret, &trap);
+        uint64_t a[2] = {pm, pe};
+        rc = host__call(p, p->f_handle, a, 2, &ret, &trap);
     }
     out->gas_used = wasm_store_gas_used(p->s) + p->metered_gas;
     wasm_store_set_gas_limit(p->s, UINT64_MAX);

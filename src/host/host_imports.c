@@ -37,6 +37,23 @@ static int oob(wasm_call_ctx *ctx)
 static void put_u32(uint8_t *d, uint32_t v) { memcpy(d, &v, 4); }
 static void put_u64(uint8_t *d, uint64_t v) { memcpy(d, &v, 8); }
 
+/* pointers, size_t and long: 4 bytes in wasm32 modules, 8 in wasm64 */
+static uint32_t ptr_size(const host_process *p) { return p->m->ptr64 ? 8 : 4; }
+
+static uint64_t get_ptr(const host_process *p, const uint8_t *d)
+{
+    if (p->m->ptr64) { uint64_t v; memcpy(&v, d, 8); return v; }
+    uint32_t v;
+    memcpy(&v, d, 4);
+    return v;
+}
+
+static void put_ptr(const host_process *p, uint8_t *d, uint64_t v)
+{
+    if (p->m->ptr64) put_u64(d, v);
+    else put_u32(d, (uint32_t)v);
+}
+
 /* A result of the import's own type holding integer v. */
 static void set_result(const wasm_functype *ft, wasm_val *results, int64_t v)
 {
@@ -86,7 +103,7 @@ static int imp_invoke(host_process *p, wasm_call_ctx *ctx, const wasm_functype *
         memcmp(tt.results, ft->results, tt.nresults) != 0)
         return WASM_TRAP_INDIRECT_TYPE;
     wasm_trap trap;
-    uint32_t sp;
+    uint64_t sp;
     int rc = host__stack_save(p, &sp, &trap);
     if (rc == AO_OK)
         rc = wasm_func_call(p->s, fv.of.func, args + 1, ft->nparams - 1, results, ft->nresults,
@@ -99,9 +116,8 @@ static int imp_invoke(host_process *p, wasm_call_ctx *ctx, const wasm_functype *
         wasm_trap t2;
         if (host__stack_restore(p, sp, &t2) != AO_OK)
             return wasm_ctx_trap(ctx, 0, "invoke: stackRestore failed: %s", t2.msg);
-        wasm_val a[2] = {{.type = WASM_I32, .of.i32 = 1}, {.type = WASM_I32, .of.i32 = 0}};
-        if (!p->f_set_threw ||
-            wasm_func_call(p->s, p->f_set_threw, a, 2, NULL, 0, &t2, NULL) != AO_OK)
+        const uint64_t a[2] = {1, 0};   /* setThrew(uintptr_t threw, int value) */
+        if (!p->f_set_threw || host__call(p, p->f_set_threw, a, 2, NULL, &t2) != AO_OK)
             return wasm_ctx_trap(ctx, 0, "invoke: setThrew failed");
         for (uint32_t i = 0; i < ft->nresults; i++)
             set_result(ft, results, 0);
@@ -121,8 +137,8 @@ static int imp_resize_heap(host_process *p, wasm_call_ctx *ctx, const wasm_funct
 {
     uint64_t requested = arg_u(ft, args, 0);
     uint64_t old = wasm_memory_size(p->mem);
-    uint64_t maxb = p->m->mem_max_pages * 65536ull;
-    if (maxb > 4294901760ull) maxb = 4294901760ull;
+    uint64_t maxb = p->m->mem_max_pages * 65536ull, heap_max = p->m->ptr64 ? HOST_HEAP_MAX64 : HOST_HEAP_MAX32;
+    if (maxb > heap_max) maxb = heap_max;
     if (p->lim.memory_limit && p->lim.memory_limit < maxb) maxb = p->lim.memory_limit & ~65535ull;
     set_result(ft, results, 0);
     if (requested > maxb)
@@ -157,20 +173,20 @@ static int imp_memcpy(host_process *p, wasm_call_ctx *ctx, const wasm_functype *
 /* ---- output ---- */
 
 /* fd_write(fd, iovs, iovcnt, *nwritten): fd 1 and 2 are captured (bounded);
- * other descriptors do not exist. */
+ * other descriptors do not exist. An iovec is {ptr, size_t}: 8 bytes, or 16
+ * in wasm64; *nwritten is a size_t. */
 static int imp_fd_write(host_process *p, wasm_call_ctx *ctx, const wasm_functype *ft,
                         const wasm_val *args, wasm_val *results)
 {
     uint64_t fd = arg_u(ft, args, 0), iov = arg_u(ft, args, 1), cnt = arg_u(ft, args, 2);
     uint64_t pn = arg_u(ft, args, 3);
     if (fd != 1 && fd != 2) { set_result(ft, results, H_EBADF); return 0; }
-    uint64_t total = 0;
+    uint64_t total = 0, ps = ptr_size(p);
+    if (cnt > wasm_memory_size(p->mem) / (2 * ps)) return oob(ctx);
     for (uint64_t i = 0; i < cnt; i++) {
-        uint8_t *e = mem_at(p, iov + i * 8, 8);
+        uint8_t *e = mem_at(p, iov + i * 2 * ps, 2 * ps);
         if (!e) return oob(ctx);
-        uint32_t ptr, len;
-        memcpy(&ptr, e, 4);
-        memcpy(&len, e + 4, 4);
+        uint64_t ptr = get_ptr(p, e), len = get_ptr(p, e + ps);
         uint8_t *d = mem_at(p, ptr, len);
         if (!d) return oob(ctx);
         size_t room = p->out.len < OUT_CAP ? OUT_CAP - p->out.len : 0;
@@ -178,9 +194,9 @@ static int imp_fd_write(host_process *p, wasm_call_ctx *ctx, const wasm_functype
             return WASM_TRAP_OUT_OF_MEMORY;
         total += len;
     }
-    uint8_t *n = mem_at(p, pn, 4);
+    uint8_t *n = mem_at(p, pn, ps);
     if (!n) return oob(ctx);
-    put_u32(n, (uint32_t)total);
+    put_ptr(p, n, total);
     set_result(ft, results, 0);
     return 0;
 }
@@ -214,15 +230,15 @@ static int imp_time(host_process *p, wasm_call_ctx *ctx, const wasm_functype *ft
     return 0;
 }
 
-/* __clock_gettime(clk, *timespec{i64 sec; i32 nsec}) -> 0 */
+/* __clock_gettime(clk, *timespec{i64 sec; long nsec}) -> 0 */
 static int imp_clock_gettime(host_process *p, wasm_call_ctx *ctx, const wasm_functype *ft,
                              const wasm_val *args, wasm_val *results)
 {
     uint64_t ms = tick(p);
-    uint8_t *d = mem_at(p, arg_u(ft, args, 1), 12);
+    uint8_t *d = mem_at(p, arg_u(ft, args, 1), 8 + ptr_size(p));
     if (!d) return oob(ctx);
     put_u64(d, ms / 1000);
-    put_u32(d + 8, (uint32_t)(ms % 1000) * 1000000u);
+    put_ptr(p, d + 8, (ms % 1000) * 1000000u);
     set_result(ft, results, 0);
     return 0;
 }
@@ -267,14 +283,15 @@ static int imp_set_temp_ret0(host_process *p, wasm_call_ctx *ctx, const wasm_fun
     return 0;
 }
 
-/* environ_sizes_get(*count, *size): the environment is empty */
+/* environ_sizes_get(size_t *count, size_t *size): the environment is empty */
 static int imp_environ_sizes(host_process *p, wasm_call_ctx *ctx, const wasm_functype *ft,
                              const wasm_val *args, wasm_val *results)
 {
-    uint8_t *a = mem_at(p, arg_u(ft, args, 0), 4), *b = mem_at(p, arg_u(ft, args, 1), 4);
+    uint32_t ps = ptr_size(p);
+    uint8_t *a = mem_at(p, arg_u(ft, args, 0), ps), *b = mem_at(p, arg_u(ft, args, 1), ps);
     if (!a || !b) return oob(ctx);
-    put_u32(a, 0);
-    put_u32(b, 0);
+    put_ptr(p, a, 0);
+    put_ptr(p, b, 0);
     set_result(ft, results, 0);
     return 0;
 }
@@ -350,16 +367,16 @@ static const host_import_def host_invoke_def = {"invoke_*", NULL, imp_invoke};
 
 static const host_import_def host_imports[] = {
     {"_emscripten_throw_longjmp", ":", imp_throw_longjmp},
-    {"emscripten_resize_heap", "i:i", imp_resize_heap},
+    {"emscripten_resize_heap", "p:i", imp_resize_heap},
     {"emscripten_memcpy_big", NULL, imp_memcpy},
     {"emscripten_memcpy_js", NULL, imp_memcpy},
     {"_emscripten_memcpy_js", NULL, imp_memcpy},
-    {"fd_write", "iiii:i", imp_fd_write},
-    {"fd_read", "iiii:i", imp_ebadf},
+    {"fd_write", "ippp:i", imp_fd_write},
+    {"fd_read", "ippp:i", imp_ebadf},
     {"fd_close", "i:i", imp_zero},
     {"fd_seek", NULL, imp_espipe},
-    {"environ_sizes_get", "ii:i", imp_environ_sizes},
-    {"environ_get", "ii:i", imp_zero},
+    {"environ_sizes_get", "pp:i", imp_environ_sizes},
+    {"environ_get", "pp:i", imp_zero},
     {"emscripten_date_now", ":F", imp_date_now},
     {"_emscripten_date_now", ":F", imp_date_now},
     {"emscripten_get_now", ":F", imp_date_now},
@@ -367,18 +384,18 @@ static const host_import_def host_imports[] = {
     {"time", NULL, imp_time},
     {"clock", ":i", imp_zero},
     {"difftime", NULL, imp_difftime},
-    {"__clock_gettime", "ii:i", imp_clock_gettime},
-    {"clock_time_get", "iIi:i", imp_clock_time_get},
+    {"__clock_gettime", "ip:i", imp_clock_gettime},
+    {"clock_time_get", "iIp:i", imp_clock_time_get},
     {"getTempRet0", ":i", imp_get_temp_ret0},
     {"setTempRet0", "i:", imp_set_temp_ret0},
     {"abort", ":", imp_abort},
     {"_abort_js", ":", imp_abort},
     {"exit", "i:", imp_exit},
     {"proc_exit", "i:", imp_exit},
-    {"system", "i:i", imp_minus1},
-    {"_emscripten_system", "i:i", imp_minus1},
-    {"strftime", "iiii:i", imp_zero},
-    {"strftime_l", "iiiii:i", imp_zero},
+    {"system", "p:i", imp_minus1},
+    {"_emscripten_system", "p:i", imp_minus1},
+    {"strftime", "pppp:p", imp_zero},
+    {"strftime_l", "ppppp:p", imp_zero},
     {"_tzset_js", NULL, imp_zero},
     {"_mktime_js", NULL, imp_minus1},
     {"_localtime_js", NULL, imp_zero},

@@ -16,6 +16,11 @@ typedef enum {
     HOST_FMT_EMSCRIPTEN4,
 } host_format;
 
+/* The largest heap emscripten's glue grows to (getHeapMax): 4 GiB - 64 KiB
+ * for wasm32, 16 GiB for wasm64. */
+#define HOST_HEAP_MAX32 4294901760ull
+#define HOST_HEAP_MAX64 17179869184ull
+
 /* Host code of the longjmp marker trap raised by _emscripten_throw_longjmp. */
 #define HOST_LONGJMP_CODE 0x4c4a4d50   /* "LJMP" */
 
@@ -25,7 +30,8 @@ typedef int (*host_import_fn)(host_process *p, wasm_call_ctx *ctx, const wasm_fu
 
 typedef struct host_import_def {
     const char *name;        /* canonical (unminified) name */
-    const char *sig;         /* "params:results" (i I f F), NULL = any */
+    const char *sig;         /* "params:results" (i I f F; p = pointer or size_t:
+                                i in wasm32 formats, I in wasm64), NULL = any */
     host_import_fn fn;
 } host_import_def;
 
@@ -36,6 +42,7 @@ const host_import_def *host_import_find(host_format fmt, const char *module, con
 struct host_module {
     wasm_module *wm;
     host_format fmt;
+    bool ptr64;               /* a wasm64 format: 64-bit memory, i64 pointers */
     char *format;
     size_t nimports;
     const host_import_def **defs;
@@ -65,8 +72,15 @@ struct host_process {
     ao_buf out;             /* captured stdout/stderr */
 };
 
+/* Call an export with integer arguments, each passed as the function's own
+ * parameter type (i32 or i64: pointers are i64 in wasm64 modules); *r gets
+ * the first result zero-extended (r may be NULL). A function whose
+ * parameters are not integers is a trap ("unexpected signature"). */
+int host__call(host_process *p, wasm_func *f, const uint64_t *a, size_t na, uint64_t *r,
+               wasm_trap *trap);
+
 /* Stack helpers through the module's exports (used by invoke_*). */
-int host__stack_save(host_process *p, uint32_t *sp, wasm_trap *trap);
-int host__stack_restore(host_process *p, uint32_t sp, wasm_trap *trap);
+int host__stack_save(host_process *p, uint64_t *sp, wasm_trap *trap);
+int host__stack_restore(host_process *p, uint64_t sp, wasm_trap *trap);
 
 #endif

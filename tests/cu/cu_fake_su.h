@@ -339,15 +339,16 @@ static __attribute__((unused)) int fsu_sign(const crypto_wallet *w, const ktag *
     return rc;
 }
 
-/* Put build/aos.wasm in the weave as a Module item; extra tags may be NULL. */
-static __attribute__((unused)) int fsu_put_module(weave *wv, const crypto_wallet *w, const char *format, const char *mem_limit,
-                          const char *compute_limit, char id_out[44])
+/* Put the wasm file at path in the weave as a Module item; the tags after
+ * path may be NULL. */
+static __attribute__((unused)) int fsu_put_module_file(weave *wv, const crypto_wallet *w, const char *path,
+                                                       const char *format, const char *mem_limit,
+                                                       const char *compute_limit, char id_out[44])
 {
-    const char *path = getenv("AO_AOS_WASM");
     ao_buf wasm, raw;
     ao_buf_init(&wasm);
     ao_buf_init(&raw);
-    if (ao_file_read(path ? path : "build/aos.wasm", &wasm, NULL) != AO_OK) return -1;
+    if (ao_file_read(path, &wasm, NULL) != AO_OK) return -1;
     ktag kt[10] = {{"Data-Protocol", "ao"}, {"Type", "Module"}, {"Variant", "ao.TN.1"},
                    {"Content-Type", "application/wasm"}, {"Input-Encoding", "JSON-1"},
                    {"Output-Encoding", "JSON-1"}};
@@ -363,6 +364,14 @@ static __attribute__((unused)) int fsu_put_module(weave *wv, const crypto_wallet
     ao_buf_free(&wasm);
     ao_buf_free(&raw);
     return rc;
+}
+
+/* Put build/aos.wasm (or $AO_AOS_WASM) in the weave as a Module item. */
+static __attribute__((unused)) int fsu_put_module(weave *wv, const crypto_wallet *w, const char *format, const char *mem_limit,
+                          const char *compute_limit, char id_out[44])
+{
+    const char *path = getenv("AO_AOS_WASM");
+    return fsu_put_module_file(wv, w, path ? path : "build/aos.wasm", format, mem_limit, compute_limit, id_out);
 }
 
 #endif

@@ -356,6 +356,51 @@ static void module_limits_and_format_are_checked(void **state)
     ao_buf_free(&b);
 }
 
+/* The Output of message id (a plain string Output, as build/host64.wasm gives). */
+static void expect_output_of(const char *pid, const char *id, const char *want)
+{
+    cJSON *r = result(pid, id);
+    cJSON *o = cJSON_GetObjectItem(r, "Output");
+    if (cJSON_GetObjectItem(r, "Error") || !cJSON_IsString(o) || strcmp(o->valuestring, want) != 0) {
+        char *t = cJSON_PrintUnformatted(r);
+        fprintf(stderr, "result %s, wanted Output %s\n", t, want);
+        free(t);
+    }
+    assert_true(cJSON_IsString(o) && strcmp(o->valuestring, want) == 0);
+    cJSON_Delete(r);
+}
+
+static void wasm64_modules_run_with_their_format(void **state)
+{
+    (void)state;
+    const char *path = getenv("AO_HOST64_WASM");
+    char mod[44], pid[44], id[44];
+    assert_int_equal(fsu_put_module_file(F.w, F.owner, path ? path : "build/host64.wasm",
+                                         "wasm64-unknown-emscripten-draft_2024_02_15", "64-mb", NULL, mod),
+                     0);
+    spawn_with(mod, NULL, pid);   /* the process message is the first one handled */
+    send_from(F.owner, pid, "Count", "", NULL, id);
+    expect_output_of(pid, id, "count 2");
+    send_from(F.owner, pid, "Fail", "", NULL, id);
+    cJSON *r = result(pid, id);
+    assert_non_null(cJSON_GetObjectItem(r, "Error"));
+    cJSON_Delete(r);
+    send_from(F.owner, pid, "Longjmp", "", NULL, id);
+    expect_output_of(pid, id, "state 1 threw 1 value 0 sum 42 sp kept");
+    /* beyond the 64 MiB Memory-Limit: the module sees the growth fail */
+    send_from(F.owner, pid, "High", "", NULL, id);
+    expect_output_of(pid, id, "no memory");
+    /* a new CU on the same store resumes from its checkpoint or the log */
+    cu_close(F.c);
+    F.c = NULL;
+    cu_options o;
+    memset(&o, 0, sizeof o);
+    o.no_fsync = true;
+    assert_int_equal(open_cu(&o), AO_OK);
+    send_from(F.owner, pid, "Count", "", NULL, id);
+    expect_output_of(pid, id, "count 5");
+}
+
 static void checkpoint_after_evaluation_time(void **state)
 {
     (void)state;
@@ -719,6 +764,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(error_rolls_memory_back, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_messages_error_and_the_process_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(module_limits_and_format_are_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(wasm64_modules_run_with_their_format, setup, teardown),
         cmocka_unit_test_setup_teardown(checkpoint_after_evaluation_time, setup, teardown),
         cmocka_unit_test_setup_teardown(results_pages_with_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_sees_latest_state_and_persists_nothing, setup, teardown),

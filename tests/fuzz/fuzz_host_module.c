@@ -10,6 +10,7 @@
 static const char *const FORMATS[] = {
     NULL, "wasm32-unknown-emscripten", "wasm32-unknown-emscripten2",
     "wasm32-unknown-emscripten3", "wasm32-unknown-emscripten4", "bogus",
+    "wasm64-unknown-emscripten-draft_2024_02_15",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -69,16 +69,19 @@ $(BUILD)/bench/%: bench/%.c $(LIBAO)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(LIBAO) $(LIBS) $(BENCH_LIBS) $(LDSAN)
 
-# The wasm64 process module of tests/host/test_host64.c: clang's wasm64
-# target and wasm-ld, no libc (emscripten's wasm64 libc is not usable here).
-build/host64.wasm: tests/host/wasm64/proc64.c
-	@mkdir -p build/host64
-	clang --target=wasm64-unknown-unknown -O2 -nostdlib $(WARN) -c $< -o build/host64/proc64.o
-	wasm-ld -m wasm64 --no-entry --export-table -z stack-size=1048576 --initial-memory=2097152 \
-	  --max-memory=8589934592 -o $@ build/host64/proc64.o
+# The process modules of tests/host/test_host_em4.c: one C source with the
+# emscripten4 imports, built by clang for wasm32 and for wasm64 without a libc
+# (Debian's emscripten 3.1.6 cannot link a working wasm64 libc program).
+EMPROC_LDFLAGS := --no-entry --export-table -z stack-size=1048576 --initial-memory=2097152
+
+build/emproc%.wasm: tests/host/emproc/emproc.c
+	@mkdir -p build/emproc
+	clang --target=wasm$*-unknown-unknown -O2 -nostdlib $(WARN) -c $< -o build/emproc/emproc$*.o
+	wasm-ld -m wasm$* $(EMPROC_LDFLAGS) --max-memory=$(if $(filter 64,$*),8589934592,1073741824) \
+	  -o $@ build/emproc/emproc$*.o
 
 # Build and run every test of this build flavour.
-check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm build/host64.wasm
+check: $(BUILD)/ao $(TEST_BINS) build/aos.wasm build/aos-test.wasm build/emproc32.wasm build/emproc64.wasm
 	@sh scripts/run-tests.sh $(BUILD)
 
 check-asan:

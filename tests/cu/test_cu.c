@@ -356,7 +356,7 @@ static void module_limits_and_format_are_checked(void **state)
     ao_buf_free(&b);
 }
 
-/* The Output of message id (a plain string Output, as build/host64.wasm gives). */
+/* The Output of message id (a plain string Output, as build/emproc64.wasm gives). */
 static void expect_output_of(const char *pid, const char *id, const char *want)
 {
     cJSON *r = result(pid, id);
@@ -373,9 +373,9 @@ static void expect_output_of(const char *pid, const char *id, const char *want)
 static void wasm64_modules_run_with_their_format(void **state)
 {
     (void)state;
-    const char *path = getenv("AO_HOST64_WASM");
+    const char *path = getenv("AO_EMPROC64_WASM");
     char mod[44], pid[44], id[44];
-    assert_int_equal(fsu_put_module_file(F.w, F.owner, path ? path : "build/host64.wasm",
+    assert_int_equal(fsu_put_module_file(F.w, F.owner, path ? path : "build/emproc64.wasm",
                                          "wasm64-unknown-emscripten-draft_2024_02_15", "64-mb", NULL, mod),
                      0);
     spawn_with(mod, NULL, pid);   /* the process message is the first one handled */

@@ -1,9 +1,11 @@
-/* test_host64.c - src/host running a wasm64 module (build/host64.wasm, from
- * tests/host/wasm64/proc64.c; or $AO_HOST64_WASM) with the Module-Format
- * wasm64-unknown-emscripten-draft_2024_02_15: i64 pointers in handle, the
- * stack exports, setThrew and every import, 16-byte iovecs and size_t
- * results, heap growth and addresses beyond 4 GiB, rollback, snapshots,
- * and the format/memory-width checks at load. */
+/* test_host_em4.c - src/host running modules with the imports of an
+ * emscripten 3.1.5x ao module (tests/host/emproc/emproc.c), each test twice:
+ * build/emproc32.wasm as wasm32-unknown-emscripten4 and build/emproc64.wasm
+ * as wasm64-unknown-emscripten-draft_2024_02_15 (i64 pointers in handle,
+ * the stack exports, setThrew and every import; 16-byte iovecs and size_t
+ * results; addresses beyond 4 GiB). Also: every sandboxed import's answer,
+ * longjmp, heap growth, rollback, snapshots, and the format/memory-width
+ * checks at load. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,28 +18,33 @@
 #include "host/host.h"
 
 #define FMT64 "wasm64-unknown-emscripten-draft_2024_02_15"
+#define FMT32 "wasm32-unknown-emscripten4"
 #define ENV "{\"Process\":{\"Id\":\"p\",\"Owner\":\"o\",\"Tags\":[]}}"
 
+static bool g_64;          /* the group running: the wasm64 module or the wasm32 one */
 static ao_buf g_wasm;
 static host_module *g_mod;
 
-static int setup(void **state)
+static int setup_for(bool is64)
 {
-    (void)state;
-    const char *path = getenv("AO_HOST64_WASM");
-    if (!path) path = "build/host64.wasm";
+    g_64 = is64;
+    const char *path = getenv(is64 ? "AO_EMPROC64_WASM" : "AO_EMPROC32_WASM");
+    if (!path) path = is64 ? "build/emproc64.wasm" : "build/emproc32.wasm";
     ao_buf_init(&g_wasm);
     ao_error err = {0};
     if (ao_file_read(path, &g_wasm, &err) != AO_OK) {
-        fprintf(stderr, "cannot read %s: %s (make build/host64.wasm)\n", path, err.msg);
+        fprintf(stderr, "cannot read %s: %s (make %s)\n", path, err.msg, path);
         return -1;
     }
-    if (host_module_new(g_wasm.data, g_wasm.len, FMT64, &g_mod, &err) != AO_OK) {
+    if (host_module_new(g_wasm.data, g_wasm.len, is64 ? FMT64 : FMT32, &g_mod, &err) != AO_OK) {
         fprintf(stderr, "host_module_new: %s\n", err.msg);
         return -1;
     }
     return 0;
 }
+
+static int setup32(void **state) { (void)state; return setup_for(false); }
+static int setup64(void **state) { (void)state; return setup_for(true); }
 
 static int teardown(void **state)
 {
@@ -97,26 +104,38 @@ static void format_and_memory_width_must_agree(void **state)
     (void)state;
     host_module *m = NULL;
     ao_error err = {0};
-    assert_int_equal(host_module_new(g_wasm.data, g_wasm.len, "wasm32-unknown-emscripten4", &m, &err),
-                     AO_EUNSUPPORTED);
-    assert_non_null(strstr(err.msg, "memory is 64-bit"));
-    assert_int_equal(host_module_new(g_wasm.data, g_wasm.len, NULL, &m, &err), AO_EUNSUPPORTED);
-    assert_int_equal(host_module_new(g_wasm.data, g_wasm.len,
-                                     "wasm64-unknown-emscripten-draft_2024_10_16-metering", &m, &err),
-                     AO_OK);
-    assert_string_equal(host_module_format(m), "wasm64-unknown-emscripten-draft_2024_10_16-metering");
-    host_module_free(m);
-
-    /* a 32-bit module under a wasm64 format */
-    ao_buf w32;
-    ao_buf_init(&w32);
-    const char *path = getenv("AO_AOS_TEST_WASM");
-    assert_int_equal(ao_file_read(path ? path : "build/aos-test.wasm", &w32, &err), AO_OK);
-    m = NULL;
-    assert_int_equal(host_module_new(w32.data, w32.len, FMT64, &m, &err), AO_EUNSUPPORTED);
+    const char *other = g_64 ? FMT32 : FMT64;
+    assert_int_equal(host_module_new(g_wasm.data, g_wasm.len, other, &m, &err), AO_EUNSUPPORTED);
     assert_null(m);
-    assert_non_null(strstr(err.msg, "memory is 32-bit"));
-    ao_buf_free(&w32);
+    assert_non_null(strstr(err.msg, g_64 ? "memory is 64-bit" : "memory is 32-bit"));
+    if (g_64) {
+        /* our own format is a wasm32 one too */
+        assert_int_equal(host_module_new(g_wasm.data, g_wasm.len, NULL, &m, &err), AO_EUNSUPPORTED);
+        assert_int_equal(host_module_new(g_wasm.data, g_wasm.len,
+                                         "wasm64-unknown-emscripten-draft_2024_10_16-metering", &m, &err),
+                         AO_OK);
+        assert_string_equal(host_module_format(m), "wasm64-unknown-emscripten-draft_2024_10_16-metering");
+    } else {
+        assert_int_equal(host_module_new(g_wasm.data, g_wasm.len, "wasm32-unknown-emscripten-metering", &m, &err),
+                         AO_OK);
+    }
+    host_module_free(m);
+}
+
+/* Every import the sandbox answers without doing anything: files do not
+ * exist (-ENOENT), other syscalls are -ENOSYS, reads EBADF, seeks ESPIPE,
+ * system() -1, mktime -1; nothing is written for time zones and dates. */
+static void sandboxed_imports_answer_as_documented(void **state)
+{
+    (void)state;
+    host_process *p = new_proc(0);
+    expect_output(p, "Sandbox",
+                  "openat=-44 fcntl=-52 ioctl=-52 dup3=-52 unlinkat=-52 rmdir=-52 renameat=-52 "
+                  "readlinkat=-52 fd_read=8 fd_close=0 fd_seek=70 environ_get=0 monotonic=0 system=-1 "
+                  "tzset=10 mktime=-1 localtime=0 gmtime=0 strftime=0 gas=0 wd_read=0 wd_close=0");
+    expect_error(p, "Exit", "trap: exit(3)");
+    expect_output(p, "Count", "count 2");
+    host_process_free(p);
 }
 
 static void state_persists_and_failures_roll_back(void **state)
@@ -150,9 +169,9 @@ static void fd_write_reads_16_byte_iovecs(void **state)
     host_result r;
     run(p, "Print", &r);
     assert_null(r.error);
-    /* all 8 bytes of the size_t written: no high bits left of the ~0 it held */
+    /* the whole size_t written (8 bytes in wasm64): no bits left of the ~0 it held */
     assert_non_null(strstr(r.json, "\"Output\":\"rc 0 written 13\""));
-    assert_string_equal(r.stdout_text, "hello wasm64\n");
+    assert_string_equal(r.stdout_text, "hello emproc\n");
     host_result_free(&r);
     host_process_free(p);
 }
@@ -196,6 +215,11 @@ static void addresses_beyond_4_gib(void **state)
 {
     (void)state;
     host_process *p = new_proc(0);
+    if (!g_64) {
+        expect_output(p, "High", "no 64-bit addresses");
+        host_process_free(p);
+        return;
+    }
     /* 4 GiB + 4104 bytes asked: exactly that, in whole pages (the +20% of
      * the old size is smaller) */
     expect_output(p, "High", "high 81985529216486895 pages 65537");
@@ -268,7 +292,7 @@ static void messages_larger_than_the_stack_are_errors(void **state)
 {
     (void)state;
     host_process *p = new_proc(0);
-    size_t n = 2u << 20;   /* the module's stack is 1 MiB */
+    size_t n = 2u << 20;   /* the modules' stack is 1 MiB */
     char *msg = malloc(n + 64);
     assert_non_null(msg);
     int k = snprintf(msg, 64, "{\"Id\":\"m\",\"Data\":\"");
@@ -310,6 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(format_and_memory_width_must_agree),
+        cmocka_unit_test(sandboxed_imports_answer_as_documented),
         cmocka_unit_test(state_persists_and_failures_roll_back),
         cmocka_unit_test(longjmp_through_invoke_with_i64_pointers),
         cmocka_unit_test(fd_write_reads_16_byte_iovecs),
@@ -321,5 +346,7 @@ int main(void)
         cmocka_unit_test(messages_larger_than_the_stack_are_errors),
         cmocka_unit_test(same_messages_same_memory),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int failed = cmocka_run_group_tests_name("wasm32-unknown-emscripten4", tests, setup32, teardown);
+    return failed + cmocka_run_group_tests_name("wasm64-unknown-emscripten-draft_2024_02_15", tests, setup64,
+                                                teardown);
 }

@@ -204,6 +204,24 @@ __attribute__((noreturn)) static void rt_trap(int code)
     siglongjmp(cur->jb, code ? code : AOT_TRAP_UNREACHABLE);
 }
 
+/* Compiled code has no bounds checks: its memory's reservation covers any
+ * i32 address plus offset and is PROT_NONE beyond the size (runtime.c), so
+ * an access out of bounds faults here, from the SIGSEGV handler (dirty.c;
+ * SA_NODEFER: the signal stays unblocked after the jump). Nothing was
+ * written: the faulting instruction did not complete. Gas is exact: charges
+ * are stored before any access that may alias them. */
+void wasm__aot_fault(uintptr_t addr)
+{
+    aot_entry *e = cur;
+    if (!e || !e->c || !e->c->inst->mem0)
+        return;
+    const wasm_memory *m = e->c->inst->mem0;
+    uintptr_t base = (uintptr_t)m->data;
+    if (addr < base || addr - base >= m->reserved || addr - base < m->size)
+        return;
+    siglongjmp(e->jb, AOT_TRAP_OOB);
+}
+
 static uint32_t rt_grow(aot_rt_mem *mm, uint32_t delta)
 {
     aot_ictx *c = cur->c;
@@ -359,6 +377,10 @@ int wasm__aot_run(wasm_store *s, wasm_func *f, uint64_t *fp, wasm_trap *trap)
         wasm__trap_set(trap, WASM_TRAP_OUT_OF_MEMORY, NULL);
         return WASM_TRAP_OUT_OF_MEMORY;
     }
+    /* outside a transaction (which checks it at begin), a test framework may
+     * have put its own SIGSEGV handler in front since: ours first again */
+    if (!e.prev && (!c->inst->mem0 || !c->inst->mem0->txn_log))
+        wasm__track_handler_check();
     cur = &e;
     int rc = 0;
     int code = sigsetjmp(e.jb, 0);
@@ -599,6 +621,11 @@ static int set_tier(wasm_instance *inst, wasm_tier tier, ao_error *err)
     const wasm_module *m = inst->m;
     if (!wasm_module_compiled(m))
         return ao_err_set(err, AO_EUNSUPPORTED, "wasm: module is not compiled");
+    /* compiled code's bounds checks are the guard region and the handler */
+    if (!wasm__fault_handler_ready())
+        return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: no SIGSEGV handler for bounds checks");
+    if (inst->mem0 && inst->mem0->reserved < (8ull << 30) + 65536)
+        return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: memory has no guard region");
     aot_ictx *c = calloc(1, sizeof *c);
     if (!c)
         return ao_err_set(err, AO_ENOMEM, "wasm aot: out of memory");

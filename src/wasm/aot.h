@@ -15,7 +15,7 @@
 
 #include "wasm/wasm_internal.h"
 
-#define AOT_ABI_VERSION 3
+#define AOT_ABI_VERSION 4
 
 typedef struct aot_rt_mem { uint8_t *data; uint32_t pages, max_pages, size; } aot_rt_mem;
 typedef struct aot_rt_ref { uint32_t func_type; void (*func)(void); void *module_instance; } aot_rt_ref;

@@ -489,7 +489,7 @@ int wasm__aot_run_job(aot_job *j, ao_error *err)
     snprintf(ol, sizeof ol, "-O%d", j->olev);
     snprintf(inc, sizeof inc, "-I%s", dir);
     char *ccv[] = {(char *)(cc && *cc ? cc : "cc"), ol, "-fPIC", "-shared", "-w", "-DNDEBUG",
-                   "-ffp-contract=off", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0",
+                   "-ffp-contract=off", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1",
                    "-DWASM_RT_USE_STACK_DEPTH_COUNT=1", inc, f, "-o", so, NULL};
     if (run(ccv, logp) != 0) {
         rc = fail_log("cc", logp, err);

@@ -177,8 +177,11 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
                 break;
     }
     errno = saved;
-    if (!handled)
-        chain(sig, si, uc);
+    if (handled)
+        return;
+    /* beyond a memory's size: the bounds check of compiled code (aot.c) */
+    wasm__aot_fault(a);
+    chain(sig, si, uc);
 }
 
 static void install(void)
@@ -233,6 +236,14 @@ void wasm__track_handler_check(void)
 {
     if (g_installed)
         ensure_installed();
+}
+
+bool wasm__fault_handler_ready(void)
+{
+    pthread_once(&g_once, install);
+    if (g_installed)
+        ensure_installed();
+    return g_installed;
 }
 
 static int slot_claim(wasm_memory *mem)
@@ -306,7 +317,11 @@ int wasm__track_start(wasm_memory *mem)
     if (!g_installed)
         goto whole;
     ensure_installed();
+    /* marks for the pages the memory can have (its reservation can be larger:
+     * the guard region of 32-bit memories, runtime.c) */
     size_t need = mem->reserved >> sh;
+    if (mem->max_pages < (mem->reserved >> 16))
+        need = (size_t)(mem->max_pages << 16) >> sh;
     if (mem->dirty_cap < need) {
         uint8_t *d = realloc(mem->dirty, need);
         if (!d)

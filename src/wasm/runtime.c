@@ -216,6 +216,11 @@ void wasm_func_type(const wasm_func *f, wasm_functype *out) { *out = *f->type; }
 
 /* Address space reserved up front; beyond it a grow remaps (and may move). */
 #define WASM_RESERVE_PAGES 65536ull
+/* A 32-bit memory reserves 8 GiB and a page whatever its maximum: any i32
+ * address plus any offset falls inside, and everything beyond the size is
+ * PROT_NONE, so compiled code needs no bounds checks (its fault is the
+ * out-of-bounds trap, aot.c); only address space, never committed. */
+#define WASM_GUARD_RESERVE ((8ull << 30) + WASM_PAGE)
 
 int wasm__memory_create(wasm_store *s, const wasm_limits *lim, wasm_memory **out, ao_error *err)
 {
@@ -245,6 +250,8 @@ int wasm__memory_create(wasm_store *s, const wasm_limits *lim, wasm_memory **out
         return ao_err_set(err, AO_ELIMIT, "wasm: memory too large");
     }
     mem->reserved = (size_t)(resv * WASM_PAGE);
+    if (!lim->is64 && mem->reserved < WASM_GUARD_RESERVE)
+        mem->reserved = (size_t)WASM_GUARD_RESERVE;
     void *p = mmap(NULL, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         free(mem);

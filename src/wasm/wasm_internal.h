@@ -198,6 +198,7 @@ bool wasm__functype_eq(const wasm_functype *a, const wasm_functype *b);
 unsigned wasm__track_shift(void);                 /* log2 of the tracking page size */
 int wasm__track_start(wasm_memory *mem);          /* protect all, clear marks */
 void wasm__track_handler_check(void);             /* our SIGSEGV handler in front again */
+bool wasm__fault_handler_ready(void);             /* installs it; false if it cannot be */
 void wasm__track_stop(wasm_memory *mem);          /* unprotect; next delta is whole */
 void wasm__track_release(wasm_memory *mem);       /* before the memory is unmapped */
 void wasm__track_moved(wasm_memory *mem);         /* after data/reserved changed */
@@ -208,6 +209,9 @@ void wasm__undo_mark_changed(wasm_memory *mem);   /* SNAP|CHG on saved pages tha
 int wasm__undo_open_writable(wasm_memory *mem);   /* pre-images of the writable pages */
 void wasm__track_cool(wasm_memory *mem);          /* HOT pages read-only again */
 int wasm__track_resume(wasm_memory *mem);         /* (re)start tracking, keeping all_dirty */
+/* aot.c: a fault the handler did not take; does not return (a trap) when
+ * it is an access of the running compiled code beyond its memory's size */
+void wasm__aot_fault(uintptr_t addr);
 /* txn.c */
 void wasm__txn_free(wasm_instance *inst);
 /* snapshot.c */

@@ -4,9 +4,11 @@
  * message) and gas - also at every possible out-of-gas point of a loop -,
  * host functions re-entering wasm and trapping, call_indirect's three
  * traps, memory growth and its limit, globals, snapshots across tiers; a
- * memory64 module stays on the interpreter with the reason. Modules are
- * small binaries (their text is in the comments). Libraries are compiled
- * with -O0 into build/aot-test. */
+ * memory64 module stays on the interpreter with the reason; accesses out of
+ * bounds (compiled code has no bounds checks: the guard region faults) trap
+ * with the same gas and leave the same bytes. Modules are small binaries
+ * (their text is in the comments). Libraries are compiled with -O0 into
+ * build/aot-test, the guard test's with -O2. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -95,6 +97,33 @@ static const uint8_t H_WASM[] = {
   0x00, 0x40, 0x00, 0x0b, 0x09, 0x00, 0x20, 0x00, 0x20, 0x01, 0x36, 0x02,
   0x00, 0x0b, 0x04, 0x00, 0x23, 0x00, 0x0b
 };
+/* (module (memory 1 2)
+ *   (func (export "walk") (param $p i32) (param $n i32) (result i32) (local $s i32)
+ *     (block (loop (br_if 1 (i32.eqz (local.get $n)))
+ *       (i32.store (local.get $p) (i32.add (local.get $s) (local.get $n)))
+ *       (local.set $s (i32.add (local.get $s) (i32.load (local.get $p))))
+ *       (local.set $p (i32.add (local.get $p) (i32.const 4092)))
+ *       (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br 0)))
+ *     (local.get $s))
+ *   (func (export "st8") (param i32 i32) (i64.store (local.get 0) (i64.const -1)))
+ *   (func (export "far") (param i32) (result i32) (i32.load offset=4294967295 (local.get 0)))
+ *   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))
+ */
+static const uint8_t G_WASM[] = {
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x11, 0x03, 0x60,
+  0x02, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x02, 0x7f, 0x7f, 0x00, 0x60, 0x01,
+  0x7f, 0x01, 0x7f, 0x03, 0x05, 0x04, 0x00, 0x01, 0x02, 0x02, 0x05, 0x04,
+  0x01, 0x01, 0x01, 0x02, 0x07, 0x1b, 0x04, 0x04, 0x77, 0x61, 0x6c, 0x6b,
+  0x00, 0x00, 0x03, 0x73, 0x74, 0x38, 0x00, 0x01, 0x03, 0x66, 0x61, 0x72,
+  0x00, 0x02, 0x04, 0x67, 0x72, 0x6f, 0x77, 0x00, 0x03, 0x0a, 0x55, 0x04,
+  0x36, 0x01, 0x01, 0x7f, 0x02, 0x40, 0x03, 0x40, 0x20, 0x01, 0x45, 0x0d,
+  0x01, 0x20, 0x00, 0x20, 0x02, 0x20, 0x01, 0x6a, 0x36, 0x02, 0x00, 0x20,
+  0x02, 0x20, 0x00, 0x28, 0x02, 0x00, 0x6a, 0x21, 0x02, 0x20, 0x00, 0x41,
+  0xfc, 0x1f, 0x6a, 0x21, 0x00, 0x20, 0x01, 0x41, 0x01, 0x6b, 0x21, 0x01,
+  0x0c, 0x00, 0x0b, 0x0b, 0x20, 0x02, 0x0b, 0x09, 0x00, 0x20, 0x00, 0x42,
+  0x7f, 0x37, 0x03, 0x00, 0x0b, 0x0b, 0x00, 0x20, 0x00, 0x28, 0x02, 0xff,
+  0xff, 0xff, 0xff, 0x0f, 0x0b, 0x06, 0x00, 0x20, 0x00, 0x40, 0x00, 0x0b
+};
 static const uint8_t M64_WASM[] = {
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60,
   0x00, 0x01, 0x7e, 0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x04, 0x01,
@@ -115,11 +144,11 @@ static int host_boom(wasm_call_ctx *ctx, void *user, const wasm_val *args, wasm_
 
 /* Load, compile, instantiate (imports: cb and boom when the module wants
  * them). */
-static void load(tinst *t, const uint8_t *bytes, size_t len)
+static void load_with(tinst *t, const uint8_t *bytes, size_t len, const wasm_aot_opts *opts)
 {
     ao_error err = {0};
     assert_int_equal(wasm_module_new(bytes, len, &t->m, &err), AO_OK);
-    int rc = wasm_module_compile(t->m, &OPTS, &err);
+    int rc = wasm_module_compile(t->m, opts, &err);
     if (rc != AO_OK) fprintf(stderr, "compile: %s\n", err.msg);
     assert_int_equal(rc, AO_OK);
     assert_true(wasm_module_compiled(t->m));
@@ -138,6 +167,8 @@ static void load(tinst *t, const uint8_t *bytes, size_t len)
     assert_int_equal(wasm_instantiate(t->s, t->m, imp, ni, &t->inst, &trap, &err), AO_OK);
     assert_int_equal(wasm_instance_tier(t->inst), WASM_TIER_INTERP);
 }
+
+static void load(tinst *t, const uint8_t *bytes, size_t len) { load_with(t, bytes, len, &OPTS); }
 
 static void unload(tinst *t)
 {
@@ -376,6 +407,51 @@ static void memory64_stays_on_the_interpreter(void **state)
     assert_int_equal(wasm_tier_parse("jit", &tier, NULL), AO_EINVAL);
 }
 
+/* The same call on two instances of G_WASM, one per tier: same outcome
+ * and the same memory bytes after it. */
+static outcome both_apart(tinst *ti, tinst *tc, const char *name, int nargs, uint32_t a0, uint32_t a1)
+{
+    outcome i = call(ti, WASM_TIER_INTERP, name, UINT64_MAX, nargs, a0, a1);
+    outcome c = call(tc, WASM_TIER_COMPILED, name, UINT64_MAX, nargs, a0, a1);
+    same(&i, &c, name);
+    wasm_memory *mi = wasm_instance_memory(ti->inst, 0), *mc = wasm_instance_memory(tc->inst, 0);
+    assert_int_equal(wasm_memory_size(mi), wasm_memory_size(mc));
+    assert_true(memcmp(wasm_memory_view(mi), wasm_memory_view(mc), wasm_memory_size(mi)) == 0);
+    return c;
+}
+
+static void guard_region_traps_like_bounds_checks(void **state)
+{
+    (void)state;
+    static const wasm_aot_opts o2 = {"build/aot-test", 2};
+    tinst ti, tc;
+    load_with(&ti, G_WASM, sizeof G_WASM, &o2);
+    load_with(&tc, G_WASM, sizeof G_WASM, &o2);
+    /* stores and loads every 4092 bytes: the 17th store is the first beyond
+     * the page; gas and the bytes written before it agree */
+    outcome o = both_apart(&ti, &tc, "walk", 2, 0, 100);
+    assert_int_equal(o.code, WASM_TRAP_MEMORY_OOB);
+    /* an 8-byte store across the end writes none of its bytes */
+    o = both_apart(&ti, &tc, "st8", 2, 65532, 0);
+    assert_int_equal(o.code, WASM_TRAP_MEMORY_OOB);
+    /* offset 2^32-1 from 0 and from 2^32-1: the far ends of the guard region */
+    o = both_apart(&ti, &tc, "far", 1, 0, 0);
+    assert_int_equal(o.code, WASM_TRAP_MEMORY_OOB);
+    o = both_apart(&ti, &tc, "far", 1, 0xffffffffu, 0);
+    assert_int_equal(o.code, WASM_TRAP_MEMORY_OOB);
+    /* after growing, the same store is in bounds; the walk goes further */
+    o = both_apart(&ti, &tc, "grow", 1, 1, 0);
+    assert_int_equal((uint32_t)o.r[0], 1);
+    o = both_apart(&ti, &tc, "st8", 2, 65532, 0);
+    assert_int_equal(o.rc, AO_OK);
+    o = both_apart(&ti, &tc, "walk", 2, 4, 100);
+    assert_int_equal(o.code, WASM_TRAP_MEMORY_OOB);
+    o = both_apart(&ti, &tc, "walk", 2, 8, 20);
+    assert_int_equal(o.rc, AO_OK);
+    unload(&ti);
+    unload(&tc);
+}
+
 static void store_tier_applies_at_instantiation(void **state)
 {
     (void)state;
@@ -498,6 +574,7 @@ int main(void)
         cmocka_unit_test(traps_and_nan_match),
         cmocka_unit_test(host_calls_tables_memory_globals),
         cmocka_unit_test(memory64_stays_on_the_interpreter),
+        cmocka_unit_test(guard_region_traps_like_bounds_checks),
         cmocka_unit_test(store_tier_applies_at_instantiation),
         cmocka_unit_test(background_build_then_tier_up),
         cmocka_unit_test(module_freed_during_background_build),

@@ -17,6 +17,7 @@
  */
 #include "wasm/aot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -372,12 +374,33 @@ static void rm_tmp(const char *dir)
 {
     static const char *files[] = {"m.wasm", "m.c", "m.h", "wasm-rt.h", "glue.c", "log",
                                   "out.so", NULL};
-    char p[4200];
-    for (int i = 0; files[i]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        unlink(p);
-    }
+    char p[4400];
+    for (int i = 0; files[i]; i++)
+        if (snprintf(p, sizeof p, "%s/%s", dir, files[i]) < (int)sizeof p)
+            unlink(p);
     rmdir(dir);
+}
+
+/* Build folders left by a process that ended during a build (the build
+ * runs in the background; nothing finishes it then): removed when older
+ * than an hour, so a build of another process sharing the cache is kept. */
+static void sweep_stale_tmp(const char *cache)
+{
+    DIR *d = opendir(cache);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    char p[4200];
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(e->d_name, "tmp-", 4) != 0 ||
+            snprintf(p, sizeof p, "%s/%s", cache, e->d_name) >= (int)sizeof p)
+            continue;
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && now - st.st_mtime > 3600)
+            rm_tmp(p);
+    }
+    closedir(d);
 }
 
 int wasm__aot_prepare(const wasm_module *m, const wasm_aot_opts *opts, aot_job *j, ao_error *err)
@@ -434,6 +457,7 @@ int wasm__aot_run_job(aot_job *j, ao_error *err)
         return ao_err_set(err, AO_EUNSUPPORTED, "wasm aot: wasm-rt.h not found (install wabt)");
     if (mkdirs(j->cache) != 0)
         return ao_err_set(err, AO_EIO, "wasm aot: cannot create %s", j->cache);
+    sweep_stale_tmp(j->cache);
     int rc;
     char dir[4000], f[4200], logp[4200], cf[4200], hf[4200], so[4200];
     snprintf(dir, sizeof dir, "%s/tmp-XXXXXX", j->cache);

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "base/base.h"
@@ -452,6 +454,38 @@ static void guard_region_traps_like_bounds_checks(void **state)
     unload(&tc);
 }
 
+/* A build folder left by a process that ended mid-build is removed by the
+ * next build in the same cache once it is an hour old; a recent one (a
+ * build of another process) is kept. */
+static void stale_build_folders_are_swept(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ao-aot-sweep-XXXXXX", old_tmp[64], new_tmp[64], f[96];
+    assert_non_null(mkdtemp(dir));
+    snprintf(old_tmp, sizeof old_tmp, "%s/tmp-old", dir);
+    snprintf(new_tmp, sizeof new_tmp, "%s/tmp-new", dir);
+    assert_int_equal(mkdir(old_tmp, 0700), 0);
+    assert_int_equal(mkdir(new_tmp, 0700), 0);
+    snprintf(f, sizeof f, "%s/m.c", old_tmp);
+    FILE *fp = fopen(f, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    struct timeval tv[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+    assert_int_equal(utimes(old_tmp, tv), 0);
+    wasm_aot_opts o = {dir, 0};
+    wasm_module *m;
+    assert_int_equal(wasm_module_new(C_WASM, sizeof C_WASM, &m, NULL), AO_OK);
+    assert_int_equal(wasm_module_compile(m, &o, NULL), AO_OK);
+    wasm_module_free(m);
+    struct stat st;
+    assert_int_not_equal(stat(old_tmp, &st), 0);
+    assert_int_equal(stat(new_tmp, &st), 0);
+    /* clean up: the library and the kept folder */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void store_tier_applies_at_instantiation(void **state)
 {
     (void)state;
@@ -575,6 +609,7 @@ int main(void)
         cmocka_unit_test(host_calls_tables_memory_globals),
         cmocka_unit_test(memory64_stays_on_the_interpreter),
         cmocka_unit_test(guard_region_traps_like_bounds_checks),
+        cmocka_unit_test(stale_build_folders_are_swept),
         cmocka_unit_test(store_tier_applies_at_instantiation),
         cmocka_unit_test(background_build_then_tier_up),
         cmocka_unit_test(module_freed_during_background_build),

@@ -10,6 +10,10 @@
  * the in-process calls between units (the ao_node_*_in_*_cpu_us metrics of
  * src/node/node_clients.c) moved from the caller to the callee.
  *
+ * The CU runs on the tier `ao up` runs by default, the compiled one (or
+ * $AO_WASM_TIER), with the aos module's library built during the setup
+ * (AO_WASM_AOT_SYNC=1), not during the timed run.
+ *
  * Usage: build/bench/e2e [messages=2000] [processes=50] [clients=32]
  * The peer in the same run: the client's own RSA signing of one message
  * (pre-signed before timing, like a client that signs elsewhere). */
@@ -29,6 +33,7 @@
 #include "crypto/crypto.h"
 #include "item/item.h"
 #include "node/node.h"
+#include "wasm/wasm.h"
 
 static node_info g_info;
 static crypto_wallet *g_user;
@@ -261,6 +266,19 @@ int main(int argc, char **argv)
     setenv("E2E_NPROCS", envn, 1);
     ao_log_configure(AO_LOG_WARN, false);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    const char *tier = getenv("AO_WASM_TIER");
+    if (!tier || !*tier)
+        tier = "compiled";
+    wasm_tier wt;
+    ao_error terr = { 0 };
+    if (wasm_tier_parse(tier, &wt, &terr) != AO_OK) {
+        fprintf(stderr, "%s\n", terr.msg);
+        return 2;
+    }
+    wasm_tier_set_default(wt);
+    if (wt == WASM_TIER_COMPILED)
+        setenv("AO_WASM_AOT_SYNC", "1", 0);
+    printf("CU tier: %s\n", tier);
     char dir[] = "/tmp/ao-bench-e2e-XXXXXX";
     if (!mkdtemp(dir))
         return 1;

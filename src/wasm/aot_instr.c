@@ -143,27 +143,38 @@ typedef struct ins {
     uint32_t minit, ddrop;    /* helper function indices */
     uint32_t gu, gl;          /* gas used / limit globals */
     uint32_t lc, la, lb, ln, lj, lf, ld;   /* scratch locals */
+    uint32_t lg, ll;          /* locals holding gas used and the limit */
 } ins;
 
 #define B(x) ao_buf_append_byte(st->b, (uint8_t)(x))
 
 static int op_u(ins *st, uint8_t op, uint64_t v) { return B(op) || put_uleb(st->b, v); }
 
+/* Gas lives in two locals of each function (used, limit), loaded at entry
+ * and after every call (the callee, or the host, moved them): the C
+ * compiler keeps them in registers. Each charge also stores the new total
+ * in the global, so that gas used is exact at any trap. */
+static int gas_load(ins *st)
+{
+    return op_u(st, 0x23, st->gu) || op_u(st, 0x21, st->lg) || op_u(st, 0x23, st->gl) ||
+           op_u(st, 0x21, st->ll);
+}
+
 /* used += N; trap (unreachable) if used > limit. N > 0. */
 static int charge_const(ins *st, uint64_t n)
 {
-    return op_u(st, 0x23, st->gu) || B(0x42) || put_sleb(st->b, (int64_t)n) || B(0x7c) ||
-           op_u(st, 0x24, st->gu) || op_u(st, 0x23, st->gu) || op_u(st, 0x23, st->gl) ||
-           B(0x56) || B(0x04) || B(0x40) || B(0x00) || B(0x0b);
+    return op_u(st, 0x20, st->lg) || B(0x42) || put_sleb(st->b, (int64_t)n) || B(0x7c) ||
+           op_u(st, 0x22, st->lg) || op_u(st, 0x24, st->gu) || op_u(st, 0x20, st->lg) ||
+           op_u(st, 0x20, st->ll) || B(0x56) || B(0x04) || B(0x40) || B(0x00) || B(0x0b);
 }
 
 /* i64 n on the stack: used += n; trap if n != 0 and used > limit. */
 static int charge_dyn(ins *st)
 {
-    return op_u(st, 0x22, st->lj) || op_u(st, 0x23, st->gu) || B(0x7c) ||
-           op_u(st, 0x24, st->gu) || op_u(st, 0x20, st->lj) || B(0x42) || B(0x00) ||
-           B(0x52) || op_u(st, 0x23, st->gu) || op_u(st, 0x23, st->gl) || B(0x56) ||
-           B(0x71) || B(0x04) || B(0x40) || B(0x00) || B(0x0b);
+    return op_u(st, 0x22, st->lj) || op_u(st, 0x20, st->lg) || B(0x7c) ||
+           op_u(st, 0x22, st->lg) || op_u(st, 0x24, st->gu) || op_u(st, 0x20, st->lj) ||
+           B(0x42) || B(0x00) || B(0x52) || op_u(st, 0x20, st->lg) || op_u(st, 0x20, st->ll) ||
+           B(0x56) || B(0x71) || B(0x04) || B(0x40) || B(0x00) || B(0x0b);
 }
 
 /* the i32 condition on the stack: charge t if nonzero, f if zero; the
@@ -261,12 +272,15 @@ static int instrument_fn(const wasm_module *m, uint32_t fidx, ins *st, ao_error 
     st->lj = l0 + 4;
     st->lf = l0 + 5;
     st->ld = l0 + 6;
+    st->lg = l0 + 7;
+    st->ll = l0 + 8;
     ao_buf *b = st->b;
-    int e = put_uleb(b, c->ngroups + 4);
+    int e = put_uleb(b, c->ngroups + 5);
     for (uint32_t i = 0; i < c->ngroups && !e; i++)
         e = put_uleb(b, c->groups[i].count) || B(c->groups[i].type);
     e = e || B(4) || B(WASM_I32) || B(1) || B(WASM_I64) || B(1) || B(WASM_F32) || B(1) ||
-        B(WASM_F64);
+        B(WASM_F64) || B(2) || B(WASM_I64);
+    e = e || gas_load(st);
     const uint8_t *p = c->body, *end = c->body + c->body_len;
     size_t si = 0;
     while (p < end && !e) {
@@ -339,10 +353,14 @@ static int instrument_fn(const wasm_module *m, uint32_t fidx, ins *st, ao_error 
             uint32_t fi = wasm_ru_u32(&q);
             p = q;
             e = op_u(st, opc, fi >= st->nfi ? fi + st->shift : fi);
+            if (!e && opc == 0x10)
+                e = gas_load(st);
             continue;
         }
         skip_imm(opc, sub, &p);
         e = ao_buf_append(b, start, (size_t)(p - start));
+        if (!e && (opc == 0x10 || opc == 0x11))
+            e = gas_load(st);
         int ck = canon_kind(opc);
         if (!e && ck)
             e = canon(st, ck == 2);

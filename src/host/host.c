@@ -215,20 +215,37 @@ int host__call(host_process *p, wasm_func *f, const uint64_t *a, size_t na, uint
     return rc;
 }
 
+/* invoke_* saves the stack pointer at every call (aos: ~135 a message), so
+ * an accessor export is replaced by the global it reads or writes. */
 int host__stack_save(host_process *p, uint64_t *sp, wasm_trap *trap)
 {
+    if (p->g_sp_get) {
+        wasm_val v;
+        wasm_global_get(p->g_sp_get, &v);
+        *sp = v.type == WASM_I64 ? v.of.i64 : v.of.i32;
+        return AO_OK;
+    }
     if (!p->f_stack_save) { *sp = 0; return AO_OK; }
     return host__call(p, p->f_stack_save, NULL, 0, sp, trap);
 }
 
 int host__stack_restore(host_process *p, uint64_t sp, wasm_trap *trap)
 {
+    if (p->g_sp_set) {
+        wasm_val v;
+        wasm_global_get(p->g_sp_set, &v);
+        if (v.type == WASM_I64) v.of.i64 = sp;
+        else v.of.i32 = (uint32_t)sp;
+        if (wasm_global_set(p->g_sp_set, &v) == AO_OK)
+            return AO_OK;
+    }
     if (!p->f_stack_restore) return AO_OK;
     return host__call(p, p->f_stack_restore, &sp, 1, NULL, trap);
 }
 
 static void teardown(host_process *p)
 {
+    p->g_sp_get = p->g_sp_set = NULL;
     wasm_store_free(p->s);
     p->s = NULL;
     p->inst = NULL;
@@ -291,6 +308,8 @@ static int instantiate(host_process *p, bool fresh, ao_error *err)
     if (!p->f_stack_restore) p->f_stack_restore = export_func(p, "_emscripten_stack_restore", NULL);
     p->f_stack_alloc = export_func(p, "stackAlloc", "O");
     if (!p->f_stack_alloc) p->f_stack_alloc = export_func(p, "_emscripten_stack_alloc", NULL);
+    p->g_sp_get = p->f_stack_save ? wasm_func_global_getter(p->f_stack_save) : NULL;
+    p->g_sp_set = p->f_stack_restore ? wasm_func_global_setter(p->f_stack_restore) : NULL;
     p->f_stack_init = export_func(p, "emscripten_stack_init", NULL);
     p->f_stack_end = export_func(p, "emscripten_stack_get_end", NULL);
     if (!p->mem || !p->f_handle || !p->f_stack_save || !p->f_stack_restore || !p->f_stack_alloc) {

@@ -65,6 +65,8 @@ struct host_process {
     host_import_ctx *ictx;
     wasm_func *f_handle, *f_stack_save, *f_stack_restore, *f_stack_alloc;
     wasm_func *f_set_threw, *f_ctors, *f_main, *f_stack_init, *f_stack_end;
+    wasm_global *g_sp_get, *g_sp_set;   /* the stack pointer, when stackSave/stackRestore
+                                           only read/write it: used without a call */
     bool no_rollback;       /* host_process_set_rollback(p, false) */
     uint32_t temp_ret0;
     uint64_t now_ms;        /* deterministic clock */

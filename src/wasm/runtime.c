@@ -4,6 +4,7 @@
  * globals, the host-call context and trap names.
  */
 #include "wasm/wasm_internal.h"
+#include "wasm/wasm_read.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -211,6 +212,41 @@ int wasm_ctx_trap(wasm_call_ctx *ctx, int64_t host_code, const char *fmt, ...)
 }
 
 void wasm_func_type(const wasm_func *f, wasm_functype *out) { *out = *f->type; }
+
+/* The global of a one-instruction accessor (see wasm.h), or NULL. */
+static wasm_global *func_accessor(const wasm_func *f, bool setter)
+{
+    if (!f || f->host || !f->inst || !f->fn)
+        return NULL;
+    const wasm_module *m = f->inst->m;
+    uint32_t fi = f->fn->funcidx;
+    if (fi < m->nfuncs_imported)
+        return NULL;
+    const wasm_code *c = &m->code[fi - m->nfuncs_imported];
+    const wasm_functype *ft = f->type;
+    const uint8_t *p = c->body, *end = c->body + c->body_len;
+    if (c->nlocals || end - p < 3)
+        return NULL;
+    if (setter) {
+        if (ft->nparams != 1 || ft->nresults != 0 || end - p < 5 || p[0] != 0x20 || p[1] != 0x00 ||
+            p[2] != 0x24)
+            return NULL;
+        p += 3;
+    } else {
+        if (ft->nparams != 0 || ft->nresults != 1 || *p != 0x23)
+            return NULL;
+        p++;
+    }
+    uint32_t gi = wasm_ru_u32(&p);    /* a validated body: the LEB is well formed */
+    if (p + 1 != end || *p != 0x0b || gi >= m->nglobals)
+        return NULL;
+    wasm_global *g = f->inst->globals[gi];
+    uint8_t t = setter ? ft->params[0] : ft->results[0];
+    return g && g->type == t && (!setter || g->mut) ? g : NULL;
+}
+
+wasm_global *wasm_func_global_getter(const wasm_func *f) { return func_accessor(f, false); }
+wasm_global *wasm_func_global_setter(const wasm_func *f) { return func_accessor(f, true); }
 
 /* ---- memories ---- */
 

@@ -228,6 +228,13 @@ wasm_memory *wasm_instance_memory(wasm_instance *inst, uint32_t idx);
 /* ---- calling ---- */
 
 void wasm_func_type(const wasm_func *f, wasm_functype *out);
+/* The global that f only reads (its body is `global.get g`: no parameters,
+ * one result, no locals) or only writes (`local.get 0; global.set g`: one
+ * parameter, no result), such as emscripten's stackSave and stackRestore;
+ * NULL for any other function. A caller may use the global instead of the
+ * call: the same state change, without the call's cost (nor its gas). */
+wasm_global *wasm_func_global_getter(const wasm_func *f);
+wasm_global *wasm_func_global_setter(const wasm_func *f);
 /* Call f. Returns AO_OK, AO_ETRAP (trap filled), or AO_EINVAL on argument
  * count/type mismatch. Gas used accumulates in the store. */
 int wasm_func_call(wasm_store *s, wasm_func *f, const wasm_val *args, size_t nargs,

@@ -831,6 +831,83 @@ static const uint8_t FILL_BODY[] = {
     0x20, 0x01,
 };
 
+/* (module (global $sp (mut i32) (i32.const 100)) (global $k i64 (i64.const 7))
+ *   (func (export "get") (result i32) (global.get $sp))
+ *   (func (export "set") (param i32) (global.set $sp (local.get 0)))
+ *   (func (export "getk") (result i64) (global.get $k))
+ *   (func (export "get2") (result i32) (i32.add (global.get $sp) (i32.const 1)))
+ *   (func (export "setc") (param i32) (global.set $sp (i32.const 5)))
+ *   (func (export "getl") (result i32) (local i32) (global.get $sp))) */
+static const uint8_t ACCESSORS_WASM[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0d, 0x03, 0x60, 0x00, 0x01, 0x7f,
+    0x60, 0x01, 0x7f, 0x00, 0x60, 0x00, 0x01, 0x7e, 0x03, 0x07, 0x06, 0x00, 0x01, 0x02, 0x00,
+    0x01, 0x00, 0x06, 0x0c, 0x02, 0x7f, 0x01, 0x41, 0xe4, 0x00, 0x0b, 0x7e, 0x00, 0x42, 0x07,
+    0x0b, 0x07, 0x29, 0x06, 0x03, 0x67, 0x65, 0x74, 0x00, 0x00, 0x03, 0x73, 0x65, 0x74, 0x00,
+    0x01, 0x04, 0x67, 0x65, 0x74, 0x6b, 0x00, 0x02, 0x04, 0x67, 0x65, 0x74, 0x32, 0x00, 0x03,
+    0x04, 0x73, 0x65, 0x74, 0x63, 0x00, 0x04, 0x04, 0x67, 0x65, 0x74, 0x6c, 0x00, 0x05, 0x0a,
+    0x28, 0x06, 0x04, 0x00, 0x23, 0x00, 0x0b, 0x06, 0x00, 0x20, 0x00, 0x24, 0x00, 0x0b, 0x04,
+    0x00, 0x23, 0x01, 0x0b, 0x07, 0x00, 0x23, 0x00, 0x41, 0x01, 0x6a, 0x0b, 0x06, 0x00, 0x41,
+    0x05, 0x24, 0x00, 0x0b, 0x06, 0x01, 0x01, 0x7f, 0x23, 0x00, 0x0b};
+
+static wasm_func *export_fn(wasm_instance *inst, const char *name)
+{
+    wasm_extern e;
+    assert_int_equal(wasm_instance_export(inst, name, &e), AO_OK);
+    assert_int_equal(e.kind, WASM_EXTERN_FUNC);
+    return e.of.func;
+}
+
+static int host_seven(wasm_call_ctx *ctx, void *user, const wasm_val *args, wasm_val *results)
+{
+    (void)ctx;
+    (void)user;
+    (void)args;
+    results[0] = i32v(7);
+    return 0;
+}
+
+/* Only a body of exactly `global.get g` / `local.get 0; global.set g` is an
+ * accessor (what the host uses for emscripten's stackSave/stackRestore). */
+static void global_accessors_are_recognised(void **state)
+{
+    (void)state;
+    wasm_store *s;
+    wasm_module *m;
+    wasm_instance *inst;
+    wasm_trap trap;
+    assert_int_equal(wasm_store_new(&s, NULL), AO_OK);
+    assert_int_equal(wasm_module_new(ACCESSORS_WASM, sizeof ACCESSORS_WASM, &m, NULL), AO_OK);
+    assert_int_equal(wasm_instantiate(s, m, NULL, 0, &inst, &trap, NULL), AO_OK);
+    wasm_global *g = wasm_func_global_getter(export_fn(inst, "get"));
+    assert_non_null(g);
+    assert_ptr_equal(wasm_func_global_setter(export_fn(inst, "set")), g);
+    wasm_val v;
+    wasm_global_get(g, &v);
+    assert_int_equal(v.of.i32, 100);
+    /* the global the call would read or write */
+    wasm_val a = i32v(42), r;
+    assert_int_equal(wasm_func_call(s, export_fn(inst, "set"), &a, 1, NULL, 0, &trap, NULL), AO_OK);
+    wasm_global_get(g, &v);
+    assert_int_equal(v.of.i32, 42);
+    assert_int_equal(wasm_func_call(s, export_fn(inst, "get"), NULL, 0, &r, 1, &trap, NULL), AO_OK);
+    assert_int_equal(r.of.i32, 42);
+    wasm_global *k = wasm_func_global_getter(export_fn(inst, "getk"));
+    assert_non_null(k);
+    assert_ptr_not_equal(k, g);
+    assert_null(wasm_func_global_setter(export_fn(inst, "getk")));
+    assert_null(wasm_func_global_getter(export_fn(inst, "set")));
+    assert_null(wasm_func_global_getter(export_fn(inst, "get2")));
+    assert_null(wasm_func_global_setter(export_fn(inst, "setc")));
+    assert_null(wasm_func_global_getter(export_fn(inst, "getl")));
+    wasm_func *hf;
+    static const uint8_t res[] = {WASM_I32};
+    wasm_functype ft = {.nparams = 0, .nresults = 1, .params = NULL, .results = res};
+    assert_int_equal(wasm_func_new_host(s, &ft, host_seven, NULL, &hf, NULL), AO_OK);
+    assert_null(wasm_func_global_getter(hf));
+    wasm_store_free(s);
+    wasm_module_free(m);
+}
+
 static void run_fill(uint8_t *mem_out, uint64_t *gas, uint32_t *res)
 {
     tmod m;
@@ -1137,6 +1214,7 @@ int main(void)
         cmocka_unit_test(host_many_values),
         cmocka_unit_test(import_matching),
         cmocka_unit_test(globals_and_tables),
+        cmocka_unit_test(global_accessors_are_recognised),
         cmocka_unit_test(determinism),
         cmocka_unit_test(trap_names),
         cmocka_unit_test(fused_memory_access_bounds),

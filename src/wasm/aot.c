@@ -174,24 +174,21 @@ static bool mirror_tabs(aot_ictx *c)
             at->rt.max_size = 0xffffffffu;
             continue;
         }
-        if (at->nseen == t->size && at->refs &&
-            (t->size == 0 || !memcmp(at->seen, t->elems, t->size * sizeof(void *))))
+        /* every change of a table bumps its epoch (interp.c, instance.c,
+         * runtime.c, snapshot.c, txn.c): checked at each entry and after
+         * each call out, so no longer a compare of the whole table */
+        if (at->nseen == t->size && at->refs && at->epoch == t->epoch)
             continue;
         if (at->nseen != t->size) {
-            void **ns = realloc(at->seen, (t->size ? t->size : 1) * sizeof *ns);
-            if (!ns)
-                return false;
-            at->seen = ns;
             aot_rt_ref *nr = realloc(at->refs, (t->size ? t->size : 1) * sizeof *nr);
             if (!nr)
                 return false;
             at->refs = nr;
             at->nseen = t->size;
         }
-        for (uint64_t k = 0; k < t->size; k++) {
-            at->seen[k] = t->elems[k];
+        for (uint64_t k = 0; k < t->size; k++)
             at->refs[k] = ref_of(c, (wasm_func *)t->elems[k]);
-        }
+        at->epoch = t->epoch;
         at->rt.data = at->refs;
         at->rt.size = (uint32_t)t->size;
         at->rt.max_size = 0xffffffffu;
@@ -593,7 +590,6 @@ void wasm__aot_instance_free(wasm_instance *inst)
         return;
     if (c->tabs)
         for (uint32_t i = 0; i < inst->m->ntables; i++) {
-            free(c->tabs[i].seen);
             free(c->tabs[i].refs);
         }
     free(c->tabs);

@@ -74,8 +74,8 @@ typedef struct aot_mod {
 typedef struct aot_tab {
     aot_rt_tab rt;
     wasm_table *t;
-    void **seen;              /* t->elems as of the last mirror */
-    uint64_t nseen;
+    uint64_t nseen;           /* t->size when refs were built */
+    uint64_t epoch;           /* and t->epoch */
     aot_rt_ref *refs;
 } aot_tab;
 

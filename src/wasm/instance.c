@@ -216,6 +216,7 @@ int wasm_instantiate(wasm_store *s, const wasm_module *m, const wasm_extern *imp
             }
             if (n)
                 memcpy(t->elems + off, inst->elem_items[i], (size_t)n * sizeof(void *));
+            t->epoch++;
             inst->elem_len[i] = 0;
         } else if (e->mode == WASM_SEG_DECLARATIVE) {
             inst->elem_len[i] = 0;

@@ -372,6 +372,7 @@ L_table_set: {
     if (UNLIKELY(i >= t->size))
         TRAP(WASM_TRAP_TABLE_OOB);
     t->elems[i] = (void *)(uintptr_t)S(3);
+    t->epoch++;
     ip += 4;
     NEXT();
 }
@@ -395,6 +396,7 @@ L_table_fill: {
     CHARGE(n >> 3);   /* bulk weight, docs/wasm.md */
     for (uint64_t k = 0; k < n; k++)
         t->elems[i + k] = v;
+    t->epoch++;
     ip += 5;
     NEXT();
 }
@@ -406,6 +408,7 @@ L_table_copy: {
     CHARGE(n >> 3);   /* bulk weight, docs/wasm.md */
     if (n)
         memmove(td->elems + d, ts->elems + sr, (size_t)n * sizeof(void *));
+    td->epoch++;
     ip += 6;
     NEXT();
 }
@@ -419,6 +422,7 @@ L_table_init: {
     CHARGE(n >> 3);   /* bulk weight, docs/wasm.md */
     if (n)
         memcpy(t->elems + d, inst->elem_items[seg] + sr, (size_t)n * sizeof(void *));
+    t->epoch++;
     ip += 6;
     NEXT();
 }

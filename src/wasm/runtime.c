@@ -435,6 +435,7 @@ int64_t wasm__table_grow(wasm_table *t, uint64_t delta, void *init)
     for (uint64_t i = old; i < ns; i++)
         t->elems[i] = init;
     t->size = ns;
+    t->epoch++;
     return (int64_t)old;
 }
 
@@ -458,6 +459,7 @@ int wasm_table_set(wasm_table *t, uint64_t i, const wasm_val *v)
     if (i >= t->size || v->type != t->elem)
         return AO_EINVAL;
     t->elems[i] = t->elem == WASM_FUNCREF ? (void *)v->of.func : v->of.ext;
+    t->epoch++;
     return AO_OK;
 }
 

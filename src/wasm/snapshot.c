@@ -334,6 +334,8 @@ static int tail_pass(wasm_instance *inst, rd *r, bool apply, ao_error *err)
             if (apply)
                 t->elems[k] = v ? (void *)inst->funcs[v - 1] : NULL;
         }
+        if (apply)
+            t->epoch++;
     }
     if (rd_u32(r) != m->nelems)
         return ao_err_set(err, AO_EFORMAT, "wasm restore: element segment count differs");

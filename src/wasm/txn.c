@@ -98,6 +98,7 @@ static void small_restore(wasm_instance *inst)
         t->size = inst->txn_tsize[i];
         if (t->size)
             memcpy(t->elems, inst->txn_telems[i], (size_t)t->size * sizeof(void *));
+        t->epoch++;
     }
     if (m->nelems)
         memcpy(inst->elem_len, inst->txn_elem_len, m->nelems * sizeof *inst->elem_len);

@@ -115,6 +115,8 @@ struct wasm_table {
     uint64_t size;
     uint64_t cap;
     void **elems;              /* wasm_func* or externref */
+    uint64_t epoch;            /* +1 at every change of elems or size (the
+                                  compiled tier's mirror is rebuilt on change) */
 };
 
 struct wasm_global {

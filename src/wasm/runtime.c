@@ -286,9 +286,18 @@ int wasm__memory_create(wasm_store *s, const wasm_limits *lim, wasm_memory **out
         return ao_err_set(err, AO_ELIMIT, "wasm: memory too large");
     }
     mem->reserved = (size_t)(resv * WASM_PAGE);
-    if (!lim->is64 && mem->reserved < WASM_GUARD_RESERVE)
-        mem->reserved = (size_t)WASM_GUARD_RESERVE;
-    void *p = mmap(NULL, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = MAP_FAILED;
+    if (!lim->is64 && mem->reserved < WASM_GUARD_RESERVE) {
+        /* the guard region; when the address space runs out (~16,000 such
+         * memories in 128 TiB), the memory's own size as before: it then
+         * stays on the interpreter (aot.c refuses a memory without it) */
+        p = mmap(NULL, (size_t)WASM_GUARD_RESERVE, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED)
+            mem->reserved = (size_t)WASM_GUARD_RESERVE;
+    }
+    if (p == MAP_FAILED)
+        p = mmap(NULL, mem->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         free(mem);
         return ao_err_set(err, AO_ENOMEM, "wasm: cannot reserve memory");

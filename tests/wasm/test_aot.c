@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "base/base.h"
@@ -457,6 +460,55 @@ static void guard_region_traps_like_bounds_checks(void **state)
 /* A build folder left by a process that ended mid-build is removed by the
  * next build in the same cache once it is an hour old; a recent one (a
  * build of another process) is kept. */
+/* When the address space has no room for a memory's 8 GiB guard region
+ * (a process with ~16,000 memories), the memory is reserved at its own size
+ * as before and the instance stays on the interpreter. Run in a child under
+ * an address-space limit; not under ASan, whose own mappings need room. */
+static void without_room_for_the_guard_region_stays_interpreted(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip();
+#endif
+    static const wasm_aot_opts o2 = {"build/aot-test", 2};
+    wasm_module *m;
+    assert_int_equal(wasm_module_new(G_WASM, sizeof G_WASM, &m, NULL), AO_OK);
+    assert_int_equal(wasm_module_compile(m, &o2, NULL), AO_OK);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        long pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (!f || fscanf(f, "%ld", &pages) != 1)
+            _exit(10);
+        fclose(f);
+        struct rlimit rl = {(rlim_t)pages * 4096 + (1ull << 30), (rlim_t)pages * 4096 + (1ull << 30)};
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(11);
+        wasm_store *s;
+        wasm_instance *inst;
+        wasm_trap trap;
+        if (wasm_store_new(&s, NULL) != AO_OK || wasm_instantiate(s, m, NULL, 0, &inst, &trap, NULL) != AO_OK)
+            _exit(12);
+        ao_error err = {0};
+        if (wasm_instance_set_tier(inst, WASM_TIER_COMPILED, &err) != AO_EUNSUPPORTED ||
+            !strstr(err.msg, "guard region"))
+            _exit(13);
+        wasm_extern e;
+        wasm_val a[2] = {{.type = WASM_I32, .of.i32 = 8}, {.type = WASM_I32, .of.i32 = 2}}, r;
+        if (wasm_instance_export(inst, "walk", &e) != AO_OK ||
+            wasm_func_call(s, e.of.func, a, 2, &r, 1, &trap, NULL) != AO_OK || r.of.i32 != 5)
+            _exit(14);
+        _exit(0);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "child: status %d\n", st);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    wasm_module_free(m);
+}
+
 static void stale_build_folders_are_swept(void **state)
 {
     (void)state;
@@ -609,6 +661,7 @@ int main(void)
         cmocka_unit_test(host_calls_tables_memory_globals),
         cmocka_unit_test(memory64_stays_on_the_interpreter),
         cmocka_unit_test(guard_region_traps_like_bounds_checks),
+        cmocka_unit_test(without_room_for_the_guard_region_stays_interpreted),
         cmocka_unit_test(stale_build_folders_are_swept),
         cmocka_unit_test(store_tier_applies_at_instantiation),
         cmocka_unit_test(background_build_then_tier_up),

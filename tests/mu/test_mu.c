@@ -933,9 +933,13 @@ static void monitor_pushes_cron_outboxes(void **state)
     fx_open(f);
     for (int i = 0; i < 400 && f->cu.ncron_calls == calls; i++)
         usleep(10000);
+    /* copied under the lock, checked after it (a failed check must not
+     * leave the fake CU locked) */
+    char from[64];
     pthread_mutex_lock(&f->cu.lock);
-    assert_string_equal(f->cu.cron_from[calls], "c-bad");
+    snprintf(from, sizeof from, "%s", f->cu.cron_from[calls]);
     pthread_mutex_unlock(&f->cu.lock);
+    assert_string_equal(from, "c-bad");
     wait_idle(f);
     assert_int_equal(f->su.nposted, 3);
     assert_int_equal(f->su.duplicates, 0);
@@ -975,12 +979,15 @@ static void monitor_follows_pages(void **state)
     wait_idle(f);
     assert_int_equal(f->su.nposted, 120);
     /* pages of 50: from start, p049, p099 in one poll */
+    char from3[3][64];
     pthread_mutex_lock(&f->cu.lock);
-    assert_true(f->cu.ncron_calls >= 3);
-    assert_string_equal(f->cu.cron_from[0], "");
-    assert_string_equal(f->cu.cron_from[1], "p049");
-    assert_string_equal(f->cu.cron_from[2], "p099");
+    size_t ncalls = f->cu.ncron_calls;
+    memcpy(from3, f->cu.cron_from, sizeof from3);
     pthread_mutex_unlock(&f->cu.lock);
+    assert_true(ncalls >= 3);
+    assert_string_equal(from3[0], "");
+    assert_string_equal(from3[1], "p049");
+    assert_string_equal(from3[2], "p099");
     fx_free(f);
 }
 

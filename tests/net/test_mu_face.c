@@ -20,11 +20,17 @@
 
 /* ---- a stub CU: empty results, records the /result calls ---- */
 
+#define STUB_CALLS 32
+
+typedef struct stub_call {
+    char path[128], pid[64], nobusy[8];
+} stub_call;
+
 typedef struct stub_cu {
     net_core *core;
     pthread_mutex_t mu;
     int results;
-    char last_path[128], last_pid[64], last_nobusy[8];
+    stub_call calls[STUB_CALLS];   /* the first STUB_CALLS /result calls */
 } stub_cu;
 
 static void stub_cu_handler(void *ctx, const net_req *rq, net_resp *rs)
@@ -32,11 +38,14 @@ static void stub_cu_handler(void *ctx, const net_req *rq, net_resp *rs)
     stub_cu *s = ctx;
     pthread_mutex_lock(&s->mu);
     if (!strncmp(rq->path, "/result/", 8)) {
+        if (s->results < STUB_CALLS) {
+            stub_call *c = &s->calls[s->results];
+            const char *p = net_req_query(rq, "process-id"), *nb = net_req_query(rq, "no-busy");
+            snprintf(c->path, sizeof c->path, "%s", rq->path);
+            snprintf(c->pid, sizeof c->pid, "%s", p ? p : "");
+            snprintf(c->nobusy, sizeof c->nobusy, "%s", nb ? nb : "");
+        }
         s->results++;
-        snprintf(s->last_path, sizeof s->last_path, "%s", rq->path);
-        const char *p = net_req_query(rq, "process-id"), *nb = net_req_query(rq, "no-busy");
-        snprintf(s->last_pid, sizeof s->last_pid, "%s", p ? p : "");
-        snprintf(s->last_nobusy, sizeof s->last_nobusy, "%s", nb ? nb : "");
         static const char r[] = "{\"Messages\":[],\"Spawns\":[],\"Assignments\":[],"
                                 "\"Output\":\"\"}";
         net_resp_set(rs, 200, "application/json", r, sizeof r - 1);
@@ -208,15 +217,26 @@ static void message_is_scheduled_and_cranked(void **state)
     ntu_free(&a);
     assert_int_equal(schedule_len(), before + 1);
     assert_int_equal(mu_wait_idle(F.m, 60000, &err), AO_OK);
-    /* the crank asked the CU for this message's result */
+    /* the crank asked the CU for this message's result (with two workers
+     * the spawn's crank may come before or after it). The calls are copied
+     * under the lock and checked after it: a failed check must not leave the
+     * stub CU locked (its handler would block the MU's next request). */
     char path[128];
     snprintf(path, sizeof path, "/result/%s", id);
+    stub_call calls[STUB_CALLS];
     pthread_mutex_lock(&F.cu.mu);
-    assert_true(F.cu.results >= 1);
-    assert_string_equal(F.cu.last_path, path);
-    assert_string_equal(F.cu.last_pid, F.pid);
-    assert_string_equal(F.cu.last_nobusy, "1");
+    int n = F.cu.results < STUB_CALLS ? F.cu.results : STUB_CALLS;
+    memcpy(calls, F.cu.calls, sizeof calls);
     pthread_mutex_unlock(&F.cu.mu);
+    const stub_call *c = NULL;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(calls[i].path, path))
+            c = &calls[i];
+    if (!c)
+        for (int i = 0; i < n; i++) fprintf(stderr, "CU asked %s\n", calls[i].path);
+    assert_non_null(c);
+    assert_string_equal(c->pid, F.pid);
+    assert_string_equal(c->nobusy, "1");
     ao_buf_free(&b);
 }
 

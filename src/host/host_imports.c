@@ -137,7 +137,8 @@ static int imp_resize_heap(host_process *p, wasm_call_ctx *ctx, const wasm_funct
 {
     uint64_t requested = arg_u(ft, args, 0);
     uint64_t old = wasm_memory_size(p->mem);
-    uint64_t maxb = p->m->mem_max_pages * 65536ull, heap_max = p->m->ptr64 ? HOST_HEAP_MAX64 : HOST_HEAP_MAX32;
+    uint64_t maxb = p->m->mem_max_pages * 65536ull;
+    uint64_t heap_max = p->m->ptr64 ? HOST_HEAP_MAX64 : HOST_HEAP_MAX32;
     if (maxb > heap_max) maxb = heap_max;
     if (p->lim.memory_limit && p->lim.memory_limit < maxb) maxb = p->lim.memory_limit & ~65535ull;
     set_result(ft, results, 0);

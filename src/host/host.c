@@ -308,8 +308,8 @@ static int instantiate(host_process *p, bool fresh, ao_error *err)
     if (!p->f_stack_restore) p->f_stack_restore = export_func(p, "_emscripten_stack_restore", NULL);
     p->f_stack_alloc = export_func(p, "stackAlloc", "O");
     if (!p->f_stack_alloc) p->f_stack_alloc = export_func(p, "_emscripten_stack_alloc", NULL);
-    p->g_sp_get = p->f_stack_save ? wasm_func_global_getter(p->f_stack_save) : NULL;
-    p->g_sp_set = p->f_stack_restore ? wasm_func_global_setter(p->f_stack_restore) : NULL;
+    p->g_sp_get = wasm_func_global_getter(p->f_stack_save);    /* NULL-safe */
+    p->g_sp_set = wasm_func_global_setter(p->f_stack_restore);
     p->f_stack_init = export_func(p, "emscripten_stack_init", NULL);
     p->f_stack_end = export_func(p, "emscripten_stack_get_end", NULL);
     if (!p->mem || !p->f_handle || !p->f_stack_save || !p->f_stack_restore || !p->f_stack_alloc) {
@@ -490,7 +490,7 @@ static int write_arg(host_process *p, const char *s, uint64_t *ptr, wasm_trap *t
          * would not leave HOST_STACK_HEADROOM bytes for the call itself */
         uint64_t end = 0, sp = 0;
         int rc = host__call(p, p->f_stack_end, NULL, 0, &end, trap);
-        if (rc == AO_OK) rc = host__call(p, p->f_stack_save, NULL, 0, &sp, trap);
+        if (rc == AO_OK) rc = host__stack_save(p, &sp, trap);
         if (rc != AO_OK) return rc;
         if (sp < end || sp - end < (uint64_t)n + 16 + HOST_STACK_HEADROOM) {
             trap->code = WASM_TRAP_HOST;
